@@ -1,0 +1,22 @@
+export class StoreTimeoutError extends Error {
+  constructor (operation: string, ms: number) {
+    super(`model list store ${operation} took longer than ${ms} ms`)
+    this.name = 'StoreTimeoutError'
+  }
+}
+
+/**
+ * Settles with `work`'s result, or rejects once `ms` pass, whatever the store
+ * (or its Redis client's retries) does meanwhile. A store that throws at once
+ * rejects the same way as one that rejects.
+ */
+export function bounded<T> (operation: string, ms: number, work: () => Promise<T>): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new StoreTimeoutError(operation, ms)), ms)
+    const done = (): void => clearTimeout(timer)
+    new Promise<T>(resolve => resolve(work())).then(
+      value => { done(); resolve(value) },
+      (error: unknown) => { done(); reject(error) }
+    )
+  })
+}

@@ -1,0 +1,115 @@
+import { InvalidOptionError } from './errors'
+
+// The lifecycle of one piece of work handed to a daemon. It knows nothing about
+// models: the result it carries is the work's own JSON, opaque here, so a second
+// kind of work reuses every store unchanged.
+
+export type WorkStatus = 'pending' | 'running' | 'completed' | 'failed' | 'timeout'
+
+export interface WorkRecord {
+  id: string
+  runtimeId: string
+  status: WorkStatus
+  createdAt: number
+  updatedAt: number
+  /** A live record still live after this instant has timed out. */
+  deadline: number
+  result?: string
+  error?: string
+}
+
+export type Outcome =
+  | { status: 'completed', result: string }
+  | { status: 'failed', error: string }
+
+export interface LifecycleOptions {
+  /** A request pending this long was never claimed: it becomes `timeout`. */
+  pendingTimeoutMs?: number
+  /** A request running this long was never reported: it becomes `timeout`. */
+  runningTimeoutMs?: number
+  /** A record is forgotten this long after its last change. */
+  retentionMs?: number
+  /** The clock every timeout is measured with. */
+  now?: () => number
+}
+
+export const defaultPendingTimeoutMs = 30_000
+export const defaultRunningTimeoutMs = 60_000
+export const defaultRetentionMs = 120_000
+const maxDurationMs = 2 ** 31 - 1
+
+export function checkDuration (name: string, value: unknown): number {
+  if (!Number.isInteger(value) || (value as number) < 1 || (value as number) > maxDurationMs) {
+    throw new InvalidOptionError(`${name} must be a positive integer of milliseconds up to ${maxDurationMs}, got ${String(value)}`)
+  }
+  return value as number
+}
+
+export function checkFunction<T> (name: string, value: T): T {
+  if (typeof value !== 'function') throw new InvalidOptionError(`${name} must be a function`)
+  return value
+}
+
+// "30 seconds", "1.5 seconds", "1 second".
+export function formatSeconds (ms: number): string {
+  const seconds = ms / 1000
+  return `${seconds} second${seconds === 1 ? '' : 's'}`
+}
+
+export function isLive (status: WorkStatus): boolean {
+  return status === 'pending' || status === 'running'
+}
+
+/** The rules every store applies; the Lua scripts get their numbers and words from here. */
+export class Lifecycle {
+  readonly pendingTimeoutMs: number
+  readonly runningTimeoutMs: number
+  readonly retentionMs: number
+  readonly now: () => number
+  readonly pendingTimeoutError: string
+  readonly runningTimeoutError: string
+
+  constructor (options: LifecycleOptions = {}) {
+    this.pendingTimeoutMs = checkDuration('pendingTimeoutMs', options.pendingTimeoutMs ?? defaultPendingTimeoutMs)
+    this.runningTimeoutMs = checkDuration('runningTimeoutMs', options.runningTimeoutMs ?? defaultRunningTimeoutMs)
+    this.retentionMs = checkDuration('retentionMs', options.retentionMs ?? defaultRetentionMs)
+    // Terminal records must outlive both timeouts, or the last poll finds nothing.
+    if (this.retentionMs <= this.pendingTimeoutMs || this.retentionMs <= this.runningTimeoutMs) {
+      throw new InvalidOptionError(`retentionMs (${this.retentionMs}) must be greater than pendingTimeoutMs (${this.pendingTimeoutMs}) and runningTimeoutMs (${this.runningTimeoutMs})`)
+    }
+    this.now = checkFunction('now', options.now ?? Date.now)
+    this.pendingTimeoutError = `daemon did not respond within ${formatSeconds(this.pendingTimeoutMs)}`
+    this.runningTimeoutError = `daemon did not finish within ${formatSeconds(this.runningTimeoutMs)}`
+  }
+
+  open (id: string, runtimeId: string, now: number): WorkRecord {
+    return { id, runtimeId, status: 'pending', createdAt: now, updatedAt: now, deadline: now + this.pendingTimeoutMs }
+  }
+
+  /** Applies a due timeout; true when the record changed and must be stored. */
+  expire (record: WorkRecord, now: number): boolean {
+    if (!isLive(record.status) || now <= record.deadline) return false
+    record.error = record.status === 'pending' ? this.pendingTimeoutError : this.runningTimeoutError
+    record.status = 'timeout'
+    record.updatedAt = now
+    return true
+  }
+
+  /** Moves a claimable (pending, not yet expired) record to running. */
+  claim (record: WorkRecord, now: number): void {
+    record.status = 'running'
+    record.updatedAt = now
+    record.deadline = now + this.runningTimeoutMs
+  }
+
+  /** Applies a report to a live record; true when it landed. A late one changes nothing. */
+  settle (record: WorkRecord, outcome: Outcome, now: number): boolean {
+    this.expire(record, now)
+    if (!isLive(record.status)) return false
+    record.status = outcome.status
+    record.updatedAt = now
+    if (outcome.status === 'completed') record.result = outcome.result
+    else record.error = outcome.error
+    return true
+  }
+}

@@ -1,0 +1,34 @@
+import type { FastifyInstance } from 'fastify'
+import type { Static } from '@sinclair/typebox'
+import { limits, ModelListReport, ReportAck, RequestParams } from '../schemas'
+import { RequestNotFoundError, RuntimeNotFoundError } from '../errors'
+import type { ResolvedOptions } from '../options'
+import { callStore } from './call-store'
+
+// A daemon that fails without saying why still ends the request.
+const unexplainedFailure = 'daemon reported a failure without a message'
+
+export async function reportRoute (app: FastifyInstance, options: ResolvedOptions): Promise<void> {
+  app.post<{ Params: Static<typeof RequestParams>, Body: ModelListReport }>('/daemon/runtimes/:runtimeId/models/:requestId/result', {
+    bodyLimit: limits.reportBytes,
+    schema: { params: RequestParams, body: ModelListReport, response: { 200: ReportAck } }
+  }, async (request, reply) => {
+    const { runtimeId, requestId } = request.params
+    if (!(await options.authorizeDaemon(request, runtimeId))) throw new RuntimeNotFoundError()
+    const report = request.body
+    const { store } = options
+    // A late report (already terminal) is stored nowhere and still answers ok:
+    // the daemon has nothing to retry.
+    const stored = report.status === 'completed'
+      ? await callStore(options, request, reply, 'complete', () => store.complete(runtimeId, requestId, {
+        models: report.models ?? [],
+        // Older daemons omit `supported`.
+        supported: report.supported ?? true,
+        ...(report.fallback !== undefined && { fallback: report.fallback })
+      }))
+      // Truncated, not refused: a daemon never retries a 4xx and the failure would be lost.
+      : await callStore(options, request, reply, 'fail', () => store.fail(runtimeId, requestId, (report.error ?? unexplainedFailure).slice(0, limits.error)))
+    if (stored === null) throw new RequestNotFoundError()
+    return { status: 'ok' as const }
+  })
+}

@@ -1,0 +1,93 @@
+import { Type, type Static } from '@sinclair/typebox'
+
+// Bounds keep a hostile report from making the store hold megabytes.
+export const limits = {
+  models: 1_000,
+  levels: 32,
+  serviceTiers: 32,
+  shortText: 256,
+  description: 1_024,
+  error: 4_096,
+  reportBytes: 1_048_576
+} as const
+
+// Ids travel in Redis key names and URLs: keep them to a URL-safe alphabet.
+export const idPattern = '^[A-Za-z0-9_-]{1,100}$'
+const Id = Type.String({ pattern: idPattern })
+const Short = Type.String({ maxLength: limits.shortText })
+const Description = Type.String({ maxLength: limits.description })
+
+export const ThinkingLevel = Type.Object({
+  value: Short,
+  label: Short,
+  description: Type.Optional(Description)
+})
+export type ThinkingLevel = Static<typeof ThinkingLevel>
+
+export const ModelThinking = Type.Object({
+  supported_levels: Type.Array(ThinkingLevel, { maxItems: limits.levels }),
+  default_level: Type.Optional(Short)
+})
+export type ModelThinking = Static<typeof ModelThinking>
+
+export const ModelServiceTier = Type.Object({
+  id: Short,
+  name: Short,
+  description: Type.Optional(Description)
+})
+export type ModelServiceTier = Static<typeof ModelServiceTier>
+
+export const ModelEntry = Type.Object({
+  id: Short,
+  label: Short,
+  provider: Type.Optional(Short),
+  default: Type.Optional(Type.Boolean()),
+  thinking: Type.Optional(ModelThinking),
+  service_tiers: Type.Optional(Type.Array(ModelServiceTier, { maxItems: limits.serviceTiers }))
+})
+export type ModelEntry = Static<typeof ModelEntry>
+
+export const ModelListStatus = Type.Union([
+  Type.Literal('pending'),
+  Type.Literal('running'),
+  Type.Literal('completed'),
+  Type.Literal('failed'),
+  Type.Literal('timeout')
+])
+export type ModelListStatus = Static<typeof ModelListStatus>
+
+export const ModelListRequest = Type.Object({
+  id: Type.String(),
+  runtime_id: Type.String(),
+  status: ModelListStatus,
+  models: Type.Optional(Type.Array(ModelEntry)),
+  supported: Type.Boolean(),
+  error: Type.Optional(Type.String()),
+  created_at: Type.String(),
+  updated_at: Type.String(),
+  cached: Type.Optional(Type.Boolean()),
+  cached_at: Type.Optional(Type.String())
+})
+export type ModelListRequest = Static<typeof ModelListRequest>
+
+// `error` has no maxLength on purpose: a longer one is truncated, not refused,
+// because a daemon never retries a 4xx and the failure would be lost.
+export const ModelListReport = Type.Object({
+  status: Type.Union([Type.Literal('completed'), Type.Literal('failed')]),
+  models: Type.Optional(Type.Array(ModelEntry, { maxItems: limits.models })),
+  supported: Type.Optional(Type.Boolean()),
+  error: Type.Optional(Type.String()),
+  fallback: Type.Optional(Type.Boolean())
+})
+export type ModelListReport = Static<typeof ModelListReport>
+
+export const PendingModelList = Type.Object({
+  id: Type.String()
+})
+export type PendingModelList = Static<typeof PendingModelList>
+
+// Route-only shapes: not part of the public exports.
+export const RuntimeParams = Type.Object({ runtimeId: Id })
+export const RequestParams = Type.Object({ runtimeId: Id, requestId: Id })
+export const CreateBody = Type.Union([Type.Null(), Type.Object({})])
+export const ReportAck = Type.Object({ status: Type.Literal('ok') })

@@ -1,0 +1,57 @@
+-- Shared by every script (prepended when loaded). The rules' numbers and words
+-- come from the caller (lib/lifecycle.ts); this file only keeps the state.
+--
+-- ARGV[1] now (ms), ARGV[2] retention (ms), ARGV[3] pending timeout error,
+-- ARGV[4] running timeout error; a script's own arguments follow.
+-- A record is a hash: s status, c created, u updated, d deadline, r result, e error.
+
+local now = ARGV[1]
+local retention = ARGV[2]
+
+local function load(key)
+  local record = redis.call('HMGET', key, 's', 'c', 'u', 'd', 'r', 'e')
+  -- A missing field is nil in Redis and a truthy null on ioredis-mock.
+  for i = 1, 6 do
+    if type(record[i]) ~= 'string' then record[i] = false end
+  end
+  if not record[1] then return nil end
+  return record
+end
+
+-- A record changed is kept for `retention` after the change.
+local function store(key, ...)
+  redis.call('HSET', key, ...)
+  redis.call('PEXPIRE', key, retention)
+end
+
+local function live(record)
+  return record[1] == 'pending' or record[1] == 'running'
+end
+
+-- A due timeout is stored, so every replica reads the same state.
+local function expire(key, record)
+  if live(record) and tonumber(now) > tonumber(record[4]) then
+    record[6] = record[1] == 'pending' and ARGV[3] or ARGV[4]
+    record[1] = 'timeout'
+    record[3] = now
+    store(key, 's', 'timeout', 'u', now, 'e', record[6])
+  end
+  return record
+end
+
+-- The runtime's oldest claimable request; heads that are not claimable
+-- (claimed, reported, timed out or forgotten) leave the queue as they are met.
+local function head(queue, prefix)
+  while true do
+    local id = redis.call('LINDEX', queue, 0)
+    if not id then return nil end
+    local key = prefix .. id
+    local record = load(key)
+    if record and expire(key, record)[1] == 'pending' then return id, key, record end
+    redis.call('LPOP', queue)
+  end
+end
+
+local function reply(id, record)
+  return { id, record[1], record[2], record[3], record[4], record[5], record[6] }
+end

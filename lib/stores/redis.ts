@@ -1,0 +1,150 @@
+import { createHash } from 'node:crypto'
+import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import type { Cluster, Redis } from 'ioredis'
+import { Lifecycle, type LifecycleOptions, type Outcome, type WorkRecord, type WorkStatus } from '../lifecycle'
+import { WorkModelListStore, type WorkBackend } from '../store'
+import { InvalidOptionError } from '../errors'
+import { newId } from '../ids'
+
+export interface RedisModelListStoreOptions extends LifecycleOptions {
+  redis: Redis | Cluster
+  /** Key namespace; no `{` or `}`, which would move the hash tag. */
+  keyPrefix?: string
+}
+
+const defaultKeyPrefix = 'model-list'
+
+// Key layout (every key of a runtime carries the hash tag {runtimeId}, so a
+// Cluster spreads runtimes over its masters and no script spans two slots):
+//   <prefix>:{<runtimeId>}:queue           list of pending request ids, oldest first
+//   <prefix>:{<runtimeId>}:req:<requestId>  hash: s status, c created, u updated,
+//                                           d deadline, r result, e error
+// Each key expires `retentionMs` after its last change.
+
+// One script per operation, each prefixed with the shared lifecycle chunk;
+// the file name says how many keys the script declares.
+const scripts = {
+  create: 'create-2',
+  get: 'get-1',
+  hasPending: 'has-pending-1',
+  popPending: 'pop-pending-1',
+  settle: 'settle-1'
+} as const
+type ScriptName = keyof typeof scripts
+
+// Redis turns a script's false into null; ioredis-mock keeps it false.
+type Missing = null | false
+type Reply = [string, WorkStatus, string, string, string, string | Missing, string | Missing] | Missing
+type ScriptCall = (...args: Array<string | number>) => Promise<unknown>
+
+const luaDir = join(__dirname, 'lua')
+const prelude = readFileSync(join(luaDir, 'lifecycle.lua'), 'utf8')
+const commands = Object.entries(scripts).map(([operation, file]) => {
+  const lua = `${prelude}\n${readFileSync(join(luaDir, `${file}.lua`), 'utf8')}`
+  // The name carries the script's hash: two versions of this package on one
+  // client never call each other's scripts.
+  const hash = createHash('sha1').update(lua).digest('hex').slice(0, 12)
+  return { operation: operation as ScriptName, name: `modelList_${operation}_${hash}`, lua, numberOfKeys: Number(file.split('-').pop()) }
+})
+
+function parse (runtimeId: string, reply: Reply): WorkRecord | null {
+  if (reply === null || reply === false) return null
+  const [id, status, created, updated, deadline, result, error] = reply
+  const record: WorkRecord = { id, runtimeId, status, createdAt: Number(created), updatedAt: Number(updated), deadline: Number(deadline) }
+  if (typeof result === 'string') record.result = result
+  if (typeof error === 'string') record.error = error
+  return record
+}
+
+class RedisBackend implements WorkBackend {
+  private readonly lifecycle: Lifecycle
+  private readonly call: Record<ScriptName, ScriptCall>
+  private readonly keyPrefix: string
+  private readonly clientKeyPrefix: string
+
+  constructor (lifecycle: Lifecycle, redis: Redis | Cluster, keyPrefix: string) {
+    this.lifecycle = lifecycle
+    this.keyPrefix = keyPrefix
+    // ioredis prefixes declared keys itself, but not the keys a script builds.
+    this.clientKeyPrefix = redis.options.keyPrefix ?? ''
+    const client = redis as unknown as Record<string, ScriptCall>
+    const call = {} as Record<ScriptName, ScriptCall>
+    for (const { operation, name, lua, numberOfKeys } of commands) {
+      // Guarded: a second store on the same client reuses the definition.
+      if (typeof client[name] !== 'function') redis.defineCommand(name, { lua, numberOfKeys })
+      call[operation] = client[name].bind(redis)
+    }
+    this.call = call
+  }
+
+  private runtimeKey (runtimeId: string): string {
+    return `${this.keyPrefix}:{${runtimeId}}`
+  }
+
+  private recordKey (runtimeId: string, id: string): string {
+    return `${this.runtimeKey(runtimeId)}:req:${id}`
+  }
+
+  private queueKey (runtimeId: string): string {
+    return `${this.runtimeKey(runtimeId)}:queue`
+  }
+
+  private recordPrefix (runtimeId: string): string {
+    return `${this.clientKeyPrefix}${this.runtimeKey(runtimeId)}:req:`
+  }
+
+  // The arguments every script starts with (see lua/lifecycle.lua).
+  private common (now: number): [number, number, string, string] {
+    const { lifecycle } = this
+    return [now, lifecycle.retentionMs, lifecycle.pendingTimeoutError, lifecycle.runningTimeoutError]
+  }
+
+  async create (runtimeId: string, coalesce: boolean): Promise<WorkRecord> {
+    const now = this.lifecycle.now()
+    const id = newId()
+    const reply = await this.call.create(this.queueKey(runtimeId), this.recordKey(runtimeId, id), ...this.common(now),
+      this.recordPrefix(runtimeId), id, now + this.lifecycle.pendingTimeoutMs, coalesce ? '1' : '0') as Reply
+    return parse(runtimeId, reply) as WorkRecord
+  }
+
+  async get (runtimeId: string, id: string): Promise<WorkRecord | null> {
+    const reply = await this.call.get(this.recordKey(runtimeId, id), ...this.common(this.lifecycle.now()), id) as Reply
+    return parse(runtimeId, reply)
+  }
+
+  async hasPending (runtimeId: string): Promise<boolean> {
+    return await this.call.hasPending(this.queueKey(runtimeId), ...this.common(this.lifecycle.now()), this.recordPrefix(runtimeId)) === 1
+  }
+
+  async popPending (runtimeId: string): Promise<WorkRecord | null> {
+    const now = this.lifecycle.now()
+    const reply = await this.call.popPending(this.queueKey(runtimeId), ...this.common(now),
+      this.recordPrefix(runtimeId), now + this.lifecycle.runningTimeoutMs) as Reply
+    return parse(runtimeId, reply)
+  }
+
+  async settle (runtimeId: string, id: string, outcome: Outcome): Promise<WorkRecord | null> {
+    const payload = outcome.status === 'completed' ? outcome.result : outcome.error
+    const reply = await this.call.settle(this.recordKey(runtimeId, id), ...this.common(this.lifecycle.now()),
+      id, outcome.status, payload) as Reply
+    return parse(runtimeId, reply)
+  }
+
+  async close (): Promise<void> {
+    // The client is the host's: nothing of ours to release yet.
+  }
+}
+
+export class RedisModelListStore extends WorkModelListStore {
+  constructor (options: RedisModelListStoreOptions) {
+    const { redis, keyPrefix = defaultKeyPrefix } = options ?? {}
+    if (typeof redis?.defineCommand !== 'function') {
+      throw new InvalidOptionError('redis must be an ioredis Redis or Cluster client')
+    }
+    if (typeof keyPrefix !== 'string' || keyPrefix === '' || /[{}]/.test(keyPrefix)) {
+      throw new InvalidOptionError(`keyPrefix must be a non-empty string without '{' or '}', got ${JSON.stringify(keyPrefix)}`)
+    }
+    super(new RedisBackend(new Lifecycle(options), redis, keyPrefix))
+  }
+}

@@ -1,0 +1,30 @@
+'use strict'
+// After tsc: ship the Lua scripts beside the compiled store, and an ESM entry
+// whose named exports are read off the CommonJS build, so the two cannot drift.
+const { copyFileSync, mkdirSync, readdirSync, writeFileSync } = require('node:fs')
+const { join } = require('node:path')
+
+const root = join(__dirname, '..')
+const luaFrom = join(root, 'lib', 'stores', 'lua')
+const luaTo = join(root, 'dist', 'stores', 'lua')
+mkdirSync(luaTo, { recursive: true })
+for (const file of readdirSync(luaFrom)) {
+  if (file.endsWith('.lua')) copyFileSync(join(luaFrom, file), join(luaTo, file))
+}
+
+const names = Object.keys(require(join(root, 'dist', 'index.js'))).filter(name => name !== 'default' && name !== '__esModule')
+writeFileSync(join(root, 'dist', 'index.mjs'), [
+  "import cjs from './index.js'",
+  'export default cjs.default',
+  `export const { ${names.join(', ')} } = cjs`,
+  ''
+].join('\n'))
+// For TypeScript under "moduleResolution": "node16"/"nodenext": a default import
+// of the CommonJS entry would be its whole exports object.
+writeFileSync(join(root, 'dist', 'index.d.mts'), [
+  "import cjs from './index.js'",
+  "export * from './index.js'",
+  'declare const fastifyModelList: typeof cjs.default',
+  'export default fastifyModelList',
+  ''
+].join('\n'))
