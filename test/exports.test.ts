@@ -1,0 +1,39 @@
+import { execFile } from 'node:child_process'
+import { join } from 'node:path'
+import { promisify } from 'node:util'
+import t from 'tap'
+
+// These read the built package (dist/), as its users do: `npm test` builds first.
+const run = promisify(execFile)
+const root = join(__dirname, '..')
+const publicNames = [
+  'default', 'fastifyModelList', 'MemoryModelListStore', 'RedisModelListStore',
+  'ThinkingLevel', 'ModelThinking', 'ModelServiceTier', 'ModelEntry', 'ModelListStatus',
+  'ModelListRequest', 'ModelListReport', 'PendingModelList'
+].sort()
+
+t.test('require() gets the plugin and every named export', async t => {
+  const { stdout } = await run(process.execPath, ['-e', `
+    const m = require('fastify-model-list')
+    console.log(JSON.stringify({ names: Object.keys(m).sort(), same: m.default === m.fastifyModelList,
+      name: m.fastifyModelList[Symbol.for('fastify.display-name')], schema: m.ModelEntry.type }))
+  `], { cwd: root })
+  t.same(JSON.parse(stdout), { names: publicNames, same: true, name: 'fastify-model-list', schema: 'object' })
+})
+
+t.test('import gets the plugin as default and every named export', async t => {
+  const { stdout } = await run(process.execPath, ['--input-type=module', '-e', `
+    import plugin, * as m from 'fastify-model-list'
+    console.log(JSON.stringify({ names: Object.keys(m).sort(), same: plugin === m.fastifyModelList,
+      name: plugin[Symbol.for('fastify.display-name')] }))
+  `], { cwd: root })
+  t.same(JSON.parse(stdout), { names: publicNames, same: true, name: 'fastify-model-list' })
+})
+
+t.test('TypeScript consumers type-check under nodenext, as ESM and as CommonJS', async t => {
+  const tsc = join(root, 'node_modules', 'typescript', 'bin', 'tsc')
+  const fixtures = ['consumer.mts', 'consumer.cts'].map(file => join(__dirname, 'fixtures', file))
+  const { stdout } = await run(process.execPath, [tsc, '--noEmit', '--strict', '--skipLibCheck', '--target', 'es2022',
+    '--module', 'nodenext', '--moduleResolution', 'nodenext', ...fixtures], { cwd: root }).catch(error => error)
+  t.equal(stdout, '', 'no type errors')
+})
