@@ -1,0 +1,130 @@
+import { mock } from 'node:test'
+import t from 'tap'
+import { MemoryModelListStore } from '../lib/stores/memory'
+import { Clock } from './helpers/clock'
+
+// What the memory store promises beyond the shared contract: costs that do not
+// grow with what other runtimes store, and memory returned without new traffic.
+
+interface Internals {
+  backend: {
+    records: Map<string, unknown>
+    queues: Map<string, string[]>
+  }
+}
+
+function internals (store: MemoryModelListStore): Internals['backend'] {
+  return (store as unknown as Internals).backend
+}
+
+// Counts the record look-ups a call makes, the unit of its cost.
+function countLookups (store: MemoryModelListStore): { readonly count: number } {
+  const { records } = internals(store)
+  const counter = { count: 0 }
+  const get = records.get.bind(records)
+  records.get = (key: string) => {
+    counter.count++
+    return get(key)
+  }
+  return counter
+}
+
+t.test('hasPending and popPending look at one runtime only, whatever the others hold', async t => {
+  const clock = new Clock()
+  const store = new MemoryModelListStore({ now: clock.now })
+  t.teardown(() => store.close())
+  for (let i = 0; i < 5_000; i++) await store.create(`other-${i % 500}`)
+  await store.create('mine')
+  const lookups = countLookups(store)
+  t.equal(await store.hasPending('idle'), false)
+  t.equal(lookups.count, 0, 'a runtime with no queue costs no look-up')
+  t.equal(await store.hasPending('mine'), true)
+  t.ok(await store.popPending('mine'))
+  t.equal(await store.hasPending('mine'), false)
+  t.ok(lookups.count <= 2, `2 look-ups at most for 5,001 stored requests (made ${lookups.count})`)
+})
+
+t.test('forgetting visits what is due, not all that is stored', async t => {
+  const clock = new Clock()
+  const store = new MemoryModelListStore({ now: clock.now })
+  t.teardown(() => store.close())
+  for (let i = 0; i < 10; i++) await store.create(`old-${i}`)
+  clock.advance(60_000)
+  for (let i = 0; i < 5_000; i++) await store.create(`new-${i}`)
+  clock.advance(60_000)
+  const { records } = internals(store)
+  let visited = 0
+  const values = records.values.bind(records)
+  records.values = () => {
+    const iterator = values()
+    return {
+      [Symbol.iterator] () { return this },
+      next () {
+        const step = iterator.next()
+        if (step.done !== true) visited++
+        return step
+      }
+    } as ReturnType<typeof values>
+  }
+  await store.create('trigger')
+  t.equal(records.size, 5_001, 'the 10 due records are gone')
+  t.equal(visited, 11, 'the sweep stopped at the first record not due')
+  t.equal(internals(store).queues.has('old-0'), false, 'their queues are gone too')
+})
+
+t.test('memory is returned on a timer, without new requests', async t => {
+  mock.timers.enable({ apis: ['setInterval'] })
+  t.teardown(() => mock.timers.reset())
+  const clock = new Clock()
+  const store = new MemoryModelListStore({ now: clock.now, pendingTimeoutMs: 1_000, runningTimeoutMs: 1_000, retentionMs: 5_000 })
+  t.teardown(() => store.close())
+  const request = await store.create('rt')
+  await store.create('rt2')
+  await store.popPending('rt2')
+  clock.advance(5_000)
+  const { records, queues } = internals(store)
+  t.equal(records.size, 2, 'nothing is forgotten before the timer fires')
+  mock.timers.tick(5_000)
+  t.equal(records.size, 0)
+  t.equal(queues.size, 0)
+  t.equal(await store.get('rt', request.id), null)
+})
+
+t.test('the sweep runs at least every 10 seconds, and close() stops it', async t => {
+  mock.timers.enable({ apis: ['setInterval'] })
+  t.teardown(() => mock.timers.reset())
+  const clock = new Clock()
+  const store = new MemoryModelListStore({ now: clock.now, retentionMs: 3_600_000, pendingTimeoutMs: 1_000, runningTimeoutMs: 1_000 })
+  await store.create('rt')
+  clock.advance(3_600_000)
+  mock.timers.tick(10_000)
+  t.equal(internals(store).records.size, 0)
+  await store.create('rt')
+  await store.close()
+  clock.advance(3_600_000)
+  mock.timers.tick(10_000)
+  t.equal(internals(store).records.size, 1, 'a closed store no longer sweeps')
+})
+
+t.test('a timeout renews retention: records leave in order of their last change', async t => {
+  const clock = new Clock()
+  const store = new MemoryModelListStore({ now: clock.now })
+  t.teardown(() => store.close())
+  const first = await store.create('rt')
+  clock.advance(10)
+  const second = await store.create('rt')
+  clock.advance(100_000)
+  t.equal((await store.get('rt', first.id))?.status, 'timeout')
+  clock.advance(20_000)
+  await store.create('other')
+  t.equal(await store.get('rt', second.id), null, 'unchanged since creation: forgotten')
+  t.equal((await store.get('rt', first.id))?.status, 'timeout', 'changed by its timeout: kept')
+})
+
+t.test('constructor options are checked, naming the option', async t => {
+  t.throws(() => new MemoryModelListStore({ pendingTimeoutMs: 0 }), /pendingTimeoutMs must be a positive integer/)
+  t.throws(() => new MemoryModelListStore({ runningTimeoutMs: 1.5 }), /runningTimeoutMs/)
+  t.throws(() => new MemoryModelListStore({ retentionMs: 2 ** 31 }), /retentionMs/)
+  t.throws(() => new MemoryModelListStore({ retentionMs: 60_000 }), /retentionMs \(60000\) must be greater than/)
+  t.throws(() => new MemoryModelListStore({ now: 5 as unknown as () => number }), /now must be a function/)
+})
