@@ -17,7 +17,8 @@ declare module 'fastify' {
   }
 }
 
-async function routes (app: FastifyInstance, options: ResolvedOptions): Promise<void> {
+// `prefix` was spent on this context: the routes' own contexts must not add it again.
+async function routes (app: FastifyInstance, { prefix, ...options }: ResolvedOptions & { prefix?: string }): Promise<void> {
   app.setValidatorCompiler(strictValidatorCompiler)
   // The create route has a JSON parser of its own, so it gets a context of its own.
   await app.register(createRoute, options)
