@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process'
 import { join } from 'node:path'
-import Fastify, { type FastifyInstance } from 'fastify'
+import type { FastifyInstance } from 'fastify'
 import t from 'tap'
 import { needsRedis } from './helpers/redis'
 
@@ -8,47 +8,24 @@ import { needsRedis } from './helpers/redis'
 const root = join(__dirname, '..')
 
 // The examples are plain JavaScript: typed here as far as this test uses them.
-// Loaded only by the tests that drive them, so an example never counts as
-// uncovered code when those tests cannot run.
 interface Host {
   buildHost: (options?: object) => FastifyInstance
   runtimes: Array<{ id: string, token: string }>
 }
 const loadHost = (): Host => require('../examples/host.js')
-// The built package, by its name, as the examples load it.
-const { fastifyModelList } = require('fastify-model-list') as typeof import('../lib')
 
-// An example in a child process, as a user runs it, with tap's coverage
-// switched off there (@tapjs/processinfo's own switch): the examples are not
-// what coverage measures. Resolves whatever the exit code, so a failing
-// example shows its output.
+// An example in a child process, as a user runs it. Resolves whatever the exit
+// code, so a failing example shows its output.
 function runExample (file: string): Promise<{ code: number | null, stdout: string, stderr: string }> {
-  const env = { ...process.env, _TAPJS_PROCESSINFO_COVERAGE_: '0' }
   return new Promise(resolve => {
-    const child = execFile(process.execPath, [join('examples', file)], { cwd: root, env, timeout: 30_000 }, (_error, stdout, stderr) => {
+    const child = execFile(process.execPath, [join('examples', file)], { cwd: root, timeout: 30_000 }, (_error, stdout, stderr) => {
       resolve({ code: child.exitCode, stdout, stderr })
     })
   })
 }
 
-// lib bug, reported: lib/plugin.ts routes() passes its options, `prefix` included,
-// on to each child register, so `prefix: '/api'` mounts the routes at /api/api/...
-// Until it is fixed the tests below report a TODO instead of failing; they run
-// by themselves once the routes are where the register prefix puts them.
-const prefixBug = 'lib/plugin.ts mounts the routes under the register prefix twice (/api/api/...)'
-async function prefixBugPresent (): Promise<boolean> {
-  const app = Fastify()
-  await app.register(fastifyModelList, { prefix: '/api', getRuntime: () => null, authorizeDaemon: () => false })
-  await app.ready()
-  const mounted = app.hasRoute({ method: 'POST', url: '/api/runtimes/:runtimeId/models' })
-  await app.close()
-  return !mounted
-}
-
 t.test('examples', async t => {
-  const todo = (await prefixBugPresent()) && prefixBug
-
-  t.test('demo.js runs the whole lifecycle and prints the catalog', { todo }, async t => {
+  t.test('demo.js runs the whole lifecycle and prints the catalog', async t => {
     const { code, stdout, stderr } = await runExample('demo.js')
     t.equal(code, 0, stderr)
     t.match(stdout, /POST \S+ -> pending/)
@@ -58,7 +35,7 @@ t.test('examples', async t => {
     t.match(stdout, /404 FST_MODEL_LIST_RUNTIME_NOT_FOUND/)
   })
 
-  t.test('host.js: daemon and user auth', { todo }, async t => {
+  t.test('host.js: daemon and user auth', async t => {
     const { buildHost, runtimes } = loadHost()
     const app = buildHost()
     t.teardown(() => app.close())
@@ -138,7 +115,7 @@ t.test('examples', async t => {
     })
   })
 
-  t.test('replicas.js keeps one lifecycle across two replicas on one Redis', { ...(await needsRedis()), todo }, async t => {
+  t.test('replicas.js keeps one lifecycle across two replicas on one Redis', await needsRedis(), async t => {
     const { code, stdout, stderr } = await runExample('replicas.js')
     t.equal(code, 0, stderr)
     t.match(stdout, /coherent: A and B answer the same record \(completed/)
