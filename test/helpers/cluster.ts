@@ -1,0 +1,114 @@
+import { execFile } from 'node:child_process'
+import { promisify } from 'node:util'
+import Redis, { Cluster } from 'ioredis'
+import { host, makeTempDir, needsRedisBinaries, portIsFree, removeDir, startRedisServer, until, type RedisServer } from './redis-server'
+
+const run = promisify(execFile)
+
+export const clusterPorts = [7001, 7002, 7003]
+
+/**
+ * The tap `skip` option for the cluster test: redis-server and redis-cli must
+ * be installed; outside CI a missing one skips with the reason, under CI=true
+ * it fails (as needsRedis does for the shared server).
+ */
+export function needsCluster (): { skip: string | false } {
+  return needsRedisBinaries(['redis-server', 'redis-cli'])
+}
+
+export interface RedisClusterHandle {
+  ports: number[]
+  dir: string
+  servers: RedisServer[]
+  /** A new ioredis Cluster client; the caller disconnects it. */
+  connect: () => Cluster
+  /** One plain client per master, keyed by "host:port" (closed by stop). */
+  masters: () => Promise<Map<string, Redis>>
+  /** Deletes every key under `prefix` on every master (cluster-aware: SCAN runs per node). */
+  deleteKeys: (prefix: string) => Promise<void>
+  /** Stops the servers and removes the temp dir; safe after a partial start. */
+  stop: () => Promise<void>
+}
+
+/**
+ * A three-master Redis Cluster on loopback, in a temp dir of its own: each
+ * node a redis-server child process, joined by `redis-cli --cluster create`,
+ * resolved once every node says cluster_state:ok. Busy ports fail at once
+ * with a message naming them.
+ */
+export async function startCluster (ports: number[] = clusterPorts): Promise<RedisClusterHandle> {
+  const busy: number[] = []
+  for (const port of ports) if (!(await portIsFree(port))) busy.push(port)
+  if (busy.length > 0) {
+    throw new Error(`the Redis Cluster test needs ports ${ports.join(', ')} on ${host} free, but ${busy.join(', ')} ${busy.length === 1 ? 'is' : 'are'} busy (another cluster or service listens there): stop it and run again`)
+  }
+
+  const dir = await makeTempDir('cluster')
+  const servers: RedisServer[] = []
+  const clients: Redis[] = []
+  const stop = async (): Promise<void> => {
+    for (const client of clients.splice(0)) client.disconnect()
+    await Promise.all(servers.map(async server => await server.stop()))
+    await removeDir(dir)
+  }
+
+  try {
+    for (const port of ports) {
+      servers.push(await startRedisServer(port, dir, [
+        '--cluster-enabled', 'yes',
+        '--cluster-config-file', `${dir}/nodes-${port}.conf`,
+        '--cluster-node-timeout', '5000'
+      ]))
+    }
+    await run('redis-cli', [
+      '--cluster', 'create', ...ports.map(port => `${host}:${port}`),
+      '--cluster-replicas', '0', '--cluster-yes'
+    ], { timeout: 30_000 })
+
+    const probes = ports.map(port => {
+      const client = new Redis({ host, port, lazyConnect: false, maxRetriesPerRequest: 1 })
+      client.on('error', () => {})
+      clients.push(client)
+      return client
+    })
+    await until('cluster_state:ok on every node', async () => {
+      const infos = await Promise.all(probes.map(async client => await client.cluster('INFO') as string))
+      return infos.every(info => /cluster_state:ok/.test(info))
+    })
+    for (const client of probes) client.disconnect()
+    clients.length = 0
+  } catch (error) {
+    await stop()
+    throw error
+  }
+
+  const connect = (): Cluster => new Cluster(ports.map(port => ({ host, port })))
+
+  let mastersByAddress: Promise<Map<string, Redis>> | undefined
+  const masters = async (): Promise<Map<string, Redis>> => await (mastersByAddress ??= findMasters())
+  const findMasters = async (): Promise<Map<string, Redis>> => {
+    const byAddress = new Map<string, Redis>()
+    const nodes = await Promise.all(servers.map(async server => {
+      const client = server.connect()
+      clients.push(client)
+      const role = await client.call('ROLE') as [string]
+      return { client, address: `${server.host}:${server.port}`, master: role[0] === 'master' }
+    }))
+    for (const node of nodes) if (node.master) byAddress.set(node.address, node.client)
+    return byAddress
+  }
+
+  const deleteKeys = async (prefix: string): Promise<void> => {
+    for (const client of (await masters()).values()) {
+      let cursor = '0'
+      do {
+        const [next, keys] = await client.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000)
+        cursor = next
+        // One key per DEL: keys of different slots cannot share a command.
+        for (const key of keys) await client.del(key)
+      } while (cursor !== '0')
+    }
+  }
+
+  return { ports, dir, servers, connect, masters, deleteKeys, stop }
+}

@@ -1,0 +1,151 @@
+import t from 'tap'
+import type Redis from 'ioredis'
+import { RedisModelListStore } from '../lib/stores/redis'
+import { Clock } from './helpers/clock'
+import { catalog } from './helpers/contract'
+import { freePort, makeTempDir, needsRedisBinaries, removeDir, startRedisServer, type RedisServer } from './helpers/redis-server'
+
+// "Each operation is one round trip (one command or one script call, counted
+// at the top level)" and "no MULTI/EXEC anywhere", counted two ways: MONITOR
+// on a private redis-server (what really reaches the server; a script's own
+// commands show with the source "lua" and are not round trips), and the
+// commands the ioredis client hands to its socket.
+
+interface Line { args: string[], source: string }
+
+t.test('each store operation is one round trip, with no MULTI/EXEC', async t => {
+  const { skip } = needsRedisBinaries(['redis-server'])
+  if (skip !== false) {
+    t.skip(skip)
+    return
+  }
+  const dir = await makeTempDir('round-trips')
+  const clients: Redis[] = []
+  let server: RedisServer | undefined
+  t.teardown(async () => {
+    for (const client of clients) client.disconnect()
+    await server?.stop()
+    await removeDir(dir)
+  })
+  server = await startRedisServer(await freePort(), dir)
+  const connect = (): Redis => {
+    const client = (server as RedisServer).connect()
+    clients.push(client)
+    return client
+  }
+
+  // Everything the server executes, in order.
+  const lines: Line[] = []
+  const waiters = new Map<string, (index: number) => void>()
+  const monitored = connect()
+  const monitor = await monitored.monitor()
+  clients.push(monitor)
+  monitor.on('monitor', (_time: string, args: string[], source: string) => {
+    lines.push({ args, source })
+    if (args[0]?.toLowerCase() === 'echo' && waiters.has(args[1])) waiters.get(args[1])?.(lines.length - 1)
+  })
+
+  // A marker sent after an operation's answer: once MONITOR shows it, every
+  // line of that operation has arrived (the server executes and feeds in order).
+  const control = connect()
+  let markers = 0
+  const mark = async (): Promise<number> => {
+    const marker = `round-trip-marker-${markers++}`
+    const seen = new Promise<number>(resolve => waiters.set(marker, resolve))
+    await control.echo(marker)
+    return await seen
+  }
+
+  const client = connect()
+  const clientInfo = await client.client('INFO') as string
+  const storeSource = /addr=(\S+)/.exec(clientInfo)?.[1] as string
+  t.ok(storeSource, `the store's connection is ${storeSource}`)
+  // What the client hands to its socket.
+  const sent: string[] = []
+  const sendCommand = client.sendCommand.bind(client)
+  client.sendCommand = ((command: { name: string }, ...rest: unknown[]) => {
+    sent.push(command.name)
+    return (sendCommand as (...args: unknown[]) => unknown)(command, ...rest)
+  }) as typeof client.sendCommand
+
+  const clock = new Clock()
+  const store = new RedisModelListStore({ redis: client, keyPrefix: 'round-trips', now: clock.now })
+  const rt = 'rt-round-trips'
+
+  // Warm-up: every script once, so each is known to the server and this connection.
+  const warm = await store.create(rt, { coalesce: true })
+  await store.create(rt)
+  await store.get(rt, warm.id)
+  await store.hasPending(rt)
+  const warmClaimed = await store.popPending(rt)
+  await store.complete(rt, warmClaimed?.id as string, { models: catalog, supported: true })
+  await store.fail(rt, warm.id, 'warm-up')
+  while (await store.popPending(rt) !== null) { /* empty the queue */ }
+
+  interface Count { operation: string, topLevel: number, inScripts: number, clientSent: number, commands: string }
+  const counts: Count[] = []
+  let last = await mark()
+  const measure = async (operation: string, work: () => Promise<unknown>): Promise<void> => {
+    const sentBefore = sent.length
+    await work()
+    const end = await mark()
+    const window = lines.slice(last + 1, end)
+    last = end
+    const topLevel = window.filter(line => line.source === storeSource)
+    const inScripts = window.filter(line => line.source === 'lua')
+    const other = window.filter(line => line.source !== storeSource && line.source !== 'lua')
+    t.same(other, [], `${operation}: nothing else reached the server`)
+    t.equal(topLevel.length, 1, `${operation}: one round trip (MONITOR)`)
+    t.equal(sent.length - sentBefore, 1, `${operation}: one command sent by the client`)
+    counts.push({
+      operation,
+      topLevel: topLevel.length,
+      inScripts: inScripts.length,
+      clientSent: sent.length - sentBefore,
+      commands: topLevel.map(line => line.args[0]).join(',')
+    })
+  }
+
+  let first = ''
+  let second = ''
+  await measure('create', async () => { first = (await store.create(rt)).id })
+  await measure('create coalesce (joins)', async () => {
+    t.equal((await store.create(rt, { coalesce: true })).id, first)
+  })
+  await measure('hasPending (non-empty queue)', async () => { t.equal(await store.hasPending(rt), true) })
+  await measure('get', async () => { t.equal((await store.get(rt, first))?.status, 'pending') })
+  await measure('get (unknown id)', async () => { t.equal(await store.get(rt, '00000000-0000-4000-8000-000000000000'), null) })
+  await measure('popPending', async () => { t.equal((await store.popPending(rt))?.id, first) })
+  await measure('hasPending (empty queue)', async () => { t.equal(await store.hasPending(rt), false) })
+  await measure('popPending (empty queue)', async () => { t.equal(await store.popPending(rt), null) })
+  await measure('create coalesce (nothing to join)', async () => {
+    second = (await store.create(rt, { coalesce: true })).id
+    t.not(second, first)
+  })
+  await measure('complete', async () => {
+    t.equal((await store.complete(rt, first, { models: catalog, supported: true }))?.status, 'completed')
+  })
+  await measure('complete (late)', async () => {
+    t.equal((await store.complete(rt, first, { models: [], supported: false }))?.status, 'completed')
+  })
+  await measure('fail', async () => { t.equal((await store.fail(rt, second, 'crashed'))?.status, 'failed') })
+  // Three stale heads (failed, timed out, forgotten) are cleaned in the same call.
+  const stale = [(await store.create(rt)).id, (await store.create(rt)).id]
+  await store.fail(rt, stale[0], 'reported while pending')
+  await client.del(`round-trips:{${rt}}:req:${stale[1]}`)
+  await store.create(rt)
+  clock.advance(30_001)
+  last = await mark()
+  await measure('hasPending (stale heads, timeout due)', async () => { t.equal(await store.hasPending(rt), false) })
+  await measure('fail (unknown id)', async () => { t.equal(await store.fail(rt, '00000000-0000-4000-8000-000000000000', 'x'), null) })
+
+  const forbidden = lines.filter(line => ['multi', 'exec', 'discard', 'watch'].includes(line.args[0]?.toLowerCase()))
+  t.same(forbidden, [], 'no MULTI/EXEC/WATCH ever reached the server, warm-up and scripts included')
+  t.same(sent.filter(name => ['multi', 'exec'].includes(name.toLowerCase())), [], 'and the client never sent one')
+
+  const table = [
+    'operation                               top-level  in scripts  client sent  command',
+    ...counts.map(c => `${c.operation.padEnd(40)}${String(c.topLevel).padStart(9)}${String(c.inScripts).padStart(12)}${String(c.clientSent).padStart(13)}  ${c.commands}`)
+  ].join('\n')
+  t.comment(`round trips per operation (MONITOR on a private redis-server, after a warm-up):\n${table}`)
+})

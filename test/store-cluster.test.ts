@@ -1,0 +1,93 @@
+import t from 'tap'
+import type Redis from 'ioredis'
+import type { Cluster } from 'ioredis'
+import { RedisModelListStore } from '../lib/stores/redis'
+import { redisBackend } from './helpers/backends'
+import { Clock } from './helpers/clock'
+import { needsCluster, startCluster } from './helpers/cluster'
+import { storeContract } from './helpers/contract'
+import { uniquePrefix } from './helpers/redis'
+
+// The store contract, unchanged, on a three-master Redis Cluster started for
+// this file on 127.0.0.1:7001-7003 (and thrown away at the end), plus the
+// layout promise: runtimes spread over the masters, one runtime in one slot.
+
+t.test('Redis Cluster (3 masters on 127.0.0.1:7001-7003)', async t => {
+  const { skip } = needsCluster()
+  if (skip !== false) {
+    t.skip(skip)
+    return
+  }
+  const cluster = await startCluster()
+  const clients: Cluster[] = []
+  const connect = (): Cluster => {
+    const client = cluster.connect()
+    clients.push(client)
+    return client
+  }
+  t.teardown(async () => {
+    for (const client of clients) client.disconnect()
+    await cluster.stop()
+  })
+
+  const backend = redisBackend('redis-cluster', () => connect() as unknown as Redis, async () => ({ skip: false }))
+  // helpers/redis deleteKeys SCANs one node; on a cluster, SCAN each master.
+  backend.teardown = async () => { await cluster.deleteKeys(`fml-redis-cluster-${process.pid}-`) }
+  storeContract(t, backend)
+
+  t.test('keys of 30 runtimes land on all three masters; each runtime keeps to one slot', async t => {
+    const client = connect()
+    const keyPrefix = uniquePrefix('cluster-layout')
+    const clock = new Clock()
+    const store = new RedisModelListStore({ redis: client, keyPrefix, now: clock.now })
+    const runtimes = Array.from({ length: 30 }, (_, i) => `runtime-${i}`)
+    for (const rt of runtimes) {
+      const first = await store.create(rt)
+      await store.create(rt)
+      await store.create(rt)
+      t.equal((await store.popPending(rt))?.id, first.id)
+      t.equal((await store.complete(rt, first.id, { models: [], supported: true }))?.status, 'completed')
+    }
+
+    const masters = await cluster.masters()
+    t.equal(masters.size, 3, 'three masters')
+    // Where each key really is: SCAN every master.
+    const nodeOf = new Map<string, string>()
+    for (const [address, node] of masters) {
+      let cursor = '0'
+      do {
+        const [next, keys] = await node.scan(cursor, 'MATCH', `${keyPrefix}:*`, 'COUNT', 1000)
+        cursor = next
+        for (const key of keys) {
+          t.notOk(nodeOf.has(key), `${key} is on one node only`)
+          nodeOf.set(key, address)
+        }
+      } while (cursor !== '0')
+    }
+    // 30 runtimes x (queue + 3 records)
+    t.equal(nodeOf.size, runtimes.length * 4, 'every key found')
+
+    const any = [...masters.values()][0]
+    const keysPerNode = new Map<string, number>([...masters.keys()].map(address => [address, 0]))
+    const runtimesPerNode = new Map<string, number>([...masters.keys()].map(address => [address, 0]))
+    for (const rt of runtimes) {
+      const keys = [...nodeOf.keys()].filter(key => key.startsWith(`${keyPrefix}:{${rt}}:`))
+      t.equal(keys.length, 4, `${rt}: queue and three records`)
+      const slots = new Set(await Promise.all(keys.map(async key => await any.cluster('KEYSLOT', key) as number)))
+      const tagSlot = await any.cluster('KEYSLOT', rt) as number
+      t.same([...slots], [tagSlot], `${rt}: every key in the slot of its hash tag`)
+      const nodes = new Set(keys.map(key => nodeOf.get(key) as string))
+      t.equal(nodes.size, 1, `${rt}: every key on one master`)
+      const [address] = nodes
+      // The owning master lists exactly these keys in that slot (other tests' keys filtered out).
+      const inSlot = await (masters.get(address) as Redis).cluster('GETKEYSINSLOT', tagSlot, 1000) as string[]
+      t.same(inSlot.filter(key => key.startsWith(`${keyPrefix}:{${rt}}:`)).sort(), keys.sort(), `${rt}: the slot's owner holds them`)
+      keysPerNode.set(address, (keysPerNode.get(address) as number) + keys.length)
+      runtimesPerNode.set(address, (runtimesPerNode.get(address) as number) + 1)
+    }
+    for (const [address, count] of keysPerNode) t.ok(count > 0, `${address} holds keys (${count})`)
+    t.comment(`master          runtimes  keys\n${[...keysPerNode].map(([address, keys]) =>
+      `${address.padEnd(16)}${String(runtimesPerNode.get(address)).padStart(8)}${String(keys).padStart(6)}`).join('\n')}`)
+    await cluster.deleteKeys(`${keyPrefix}:`)
+  })
+})
