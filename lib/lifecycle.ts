@@ -38,6 +38,11 @@ export const defaultRunningTimeoutMs = 60_000
 export const defaultRetentionMs = 120_000
 const maxDurationMs = 2 ** 31 - 1
 
+/** An option's value, or its default when not given (null is given, and refused). */
+export function given<T> (value: T | undefined, fallback: T): T {
+  return value === undefined ? fallback : value
+}
+
 export function checkDuration (name: string, value: unknown): number {
   if (!Number.isInteger(value) || (value as number) < 1 || (value as number) > maxDurationMs) {
     throw new InvalidOptionError(`${name} must be a positive integer of milliseconds up to ${maxDurationMs}, got ${String(value)}`)
@@ -70,14 +75,14 @@ export class Lifecycle {
   readonly runningTimeoutError: string
 
   constructor (options: LifecycleOptions = {}) {
-    this.pendingTimeoutMs = checkDuration('pendingTimeoutMs', options.pendingTimeoutMs ?? defaultPendingTimeoutMs)
-    this.runningTimeoutMs = checkDuration('runningTimeoutMs', options.runningTimeoutMs ?? defaultRunningTimeoutMs)
-    this.retentionMs = checkDuration('retentionMs', options.retentionMs ?? defaultRetentionMs)
+    this.pendingTimeoutMs = checkDuration('pendingTimeoutMs', given(options.pendingTimeoutMs, defaultPendingTimeoutMs))
+    this.runningTimeoutMs = checkDuration('runningTimeoutMs', given(options.runningTimeoutMs, defaultRunningTimeoutMs))
+    this.retentionMs = checkDuration('retentionMs', given(options.retentionMs, defaultRetentionMs))
     // Terminal records must outlive both timeouts, or the last poll finds nothing.
     if (this.retentionMs <= this.pendingTimeoutMs || this.retentionMs <= this.runningTimeoutMs) {
       throw new InvalidOptionError(`retentionMs (${this.retentionMs}) must be greater than pendingTimeoutMs (${this.pendingTimeoutMs}) and runningTimeoutMs (${this.runningTimeoutMs})`)
     }
-    this.now = checkFunction('now', options.now ?? Date.now)
+    this.now = checkFunction('now', given(options.now, Date.now))
     this.pendingTimeoutError = `daemon did not respond within ${formatSeconds(this.pendingTimeoutMs)}`
     this.runningTimeoutError = `daemon did not finish within ${formatSeconds(this.runningTimeoutMs)}`
   }

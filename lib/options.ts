@@ -1,10 +1,10 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import type { Cluster, Redis } from 'ioredis'
 import type { ModelListStore } from './store'
-import { checkDuration, checkFunction, type LifecycleOptions } from './lifecycle'
+import { checkDuration, checkFunction, given, type LifecycleOptions } from './lifecycle'
 import { InvalidOptionError } from './errors'
 import { MemoryModelListStore } from './stores/memory'
-import { RedisModelListStore } from './stores/redis'
+import { checkKeyPrefix, RedisModelListStore } from './stores/redis'
 
 /** What the host's `getRuntime` tells about a runtime its caller may see. */
 export interface RuntimeInfo {
@@ -51,16 +51,18 @@ const builtInStoreOptions = ['redis', 'keyPrefix', 'pendingTimeoutMs', 'runningT
 export function resolveOptions (app: FastifyInstance, options: FastifyModelListOptions): ResolvedOptions {
   const getRuntime = checkFunction('getRuntime', options.getRuntime)
   const authorizeDaemon = checkFunction('authorizeDaemon', options.authorizeDaemon)
-  const heartbeatProbeTimeoutMs = checkDuration('heartbeatProbeTimeoutMs', options.heartbeatProbeTimeoutMs ?? defaultHeartbeatProbeTimeoutMs)
-  const storeTimeoutMs = checkDuration('storeTimeoutMs', options.storeTimeoutMs ?? defaultStoreTimeoutMs)
-  const coalesce = options.coalesce ?? true
+  const heartbeatProbeTimeoutMs = checkDuration('heartbeatProbeTimeoutMs', given(options.heartbeatProbeTimeoutMs, defaultHeartbeatProbeTimeoutMs))
+  const storeTimeoutMs = checkDuration('storeTimeoutMs', given(options.storeTimeoutMs, defaultStoreTimeoutMs))
+  const coalesce = given(options.coalesce, true)
   if (typeof coalesce !== 'boolean') throw new InvalidOptionError('coalesce must be a boolean')
+  // Refused whatever the store: a braced prefix is a mistake even where it shapes nothing.
+  if (options.keyPrefix !== undefined) checkKeyPrefix(options.keyPrefix)
   const { store, ownsStore } = chooseStore(app, options)
   return { store, ownsStore, heartbeatProbeTimeoutMs, storeTimeoutMs, getRuntime, authorizeDaemon, coalesce }
 }
 
 function chooseStore (app: FastifyInstance, options: FastifyModelListOptions): { store: ModelListStore, ownsStore: boolean } {
-  const { store = options.redis === undefined ? 'memory' : 'redis' } = options
+  const store = given(options.store, options.redis === undefined ? 'memory' : 'redis')
   const lifecycle: LifecycleOptions = {
     pendingTimeoutMs: options.pendingTimeoutMs,
     runningTimeoutMs: options.runningTimeoutMs,

@@ -8,6 +8,13 @@ import { callStore } from './call-store'
 // A daemon that fails without saying why still ends the request.
 const unexplainedFailure = 'daemon reported a failure without a message'
 
+// Never ends on half of a surrogate pair: the stored error stays well-formed.
+function truncate (error: string): string {
+  if (error.length <= limits.error) return error
+  const cut = error.slice(0, limits.error)
+  return /[\uD800-\uDBFF]$/.test(cut) ? cut.slice(0, -1) : cut
+}
+
 export async function reportRoute (app: FastifyInstance, options: ResolvedOptions): Promise<void> {
   app.post<{ Params: Static<typeof RequestParams>, Body: ModelListReport }>('/daemon/runtimes/:runtimeId/models/:requestId/result', {
     bodyLimit: limits.reportBytes,
@@ -27,7 +34,7 @@ export async function reportRoute (app: FastifyInstance, options: ResolvedOption
         ...(report.fallback !== undefined && { fallback: report.fallback })
       }))
       // Truncated, not refused: a daemon never retries a 4xx and the failure would be lost.
-      : await callStore(options, request, reply, 'fail', () => store.fail(runtimeId, requestId, (report.error ?? unexplainedFailure).slice(0, limits.error)))
+      : await callStore(options, request, reply, 'fail', () => store.fail(runtimeId, requestId, truncate(report.error ?? unexplainedFailure)))
     if (stored === null) throw new RequestNotFoundError()
     return { status: 'ok' as const }
   })

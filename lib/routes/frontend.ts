@@ -8,7 +8,9 @@ import { callStore, findRuntime } from './call-store'
 export async function createRoute (app: FastifyInstance, options: ResolvedOptions): Promise<void> {
   // The body is optional: an empty one sent as JSON counts as none, where
   // Fastify's own JSON parser would refuse it.
-  const parseJson = app.getDefaultJsonParser(app.initialConfig.onProtoPoisoning ?? 'error', app.initialConfig.onConstructorPoisoning ?? 'error')
+  // Fastify fills both settings in: the host's choice holds here too.
+  const { onProtoPoisoning, onConstructorPoisoning } = app.initialConfig as Required<typeof app.initialConfig>
+  const parseJson = app.getDefaultJsonParser(onProtoPoisoning, onConstructorPoisoning)
   app.removeContentTypeParser('application/json')
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
     if (body === '') done(null, null)

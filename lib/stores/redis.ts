@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import type { Cluster, Redis } from 'ioredis'
-import { Lifecycle, type LifecycleOptions, type Outcome, type WorkRecord, type WorkStatus } from '../lifecycle'
+import { given, Lifecycle, type LifecycleOptions, type Outcome, type WorkRecord, type WorkStatus } from '../lifecycle'
 import { WorkModelListStore, type WorkBackend } from '../store'
 import { InvalidOptionError } from '../errors'
 import { newId } from '../ids'
@@ -136,15 +136,21 @@ class RedisBackend implements WorkBackend {
   }
 }
 
+// A brace would move the hash tag off the runtime id.
+export function checkKeyPrefix (keyPrefix: unknown): string {
+  if (typeof keyPrefix !== 'string' || keyPrefix === '' || /[{}]/.test(keyPrefix)) {
+    throw new InvalidOptionError(`keyPrefix must be a non-empty string without '{' or '}', got ${JSON.stringify(keyPrefix)}`)
+  }
+  return keyPrefix
+}
+
 export class RedisModelListStore extends WorkModelListStore {
   constructor (options: RedisModelListStoreOptions) {
-    const { redis, keyPrefix = defaultKeyPrefix } = options ?? {}
+    const { redis } = options ?? {}
     if (typeof redis?.defineCommand !== 'function') {
       throw new InvalidOptionError('redis must be an ioredis Redis or Cluster client')
     }
-    if (typeof keyPrefix !== 'string' || keyPrefix === '' || /[{}]/.test(keyPrefix)) {
-      throw new InvalidOptionError(`keyPrefix must be a non-empty string without '{' or '}', got ${JSON.stringify(keyPrefix)}`)
-    }
+    const keyPrefix = checkKeyPrefix(given(options.keyPrefix, defaultKeyPrefix))
     super(new RedisBackend(new Lifecycle(options), redis, keyPrefix))
   }
 }
