@@ -164,7 +164,8 @@ t.test('register fails at start-up, naming the option', async t => {
 
   t.test('a duration that is not a positive integer up to 2^31-1', async t => {
     const durations = ['heartbeatProbeTimeoutMs', 'storeTimeoutMs', 'pendingTimeoutMs', 'runningTimeoutMs', 'retentionMs']
-    const bad: unknown[] = [0, -1, 1.5, '100', 2 ** 31, Number.NaN, Number.POSITIVE_INFINITY, 10n]
+    // null is a value given, not a default asked for.
+    const bad: unknown[] = [0, -1, 1.5, '100', 2 ** 31, Number.NaN, Number.POSITIVE_INFINITY, 10n, null]
     for (const name of durations) {
       t.test(name, async t => {
         for (const value of bad) {
@@ -237,7 +238,7 @@ t.test('register fails at start-up, naming the option', async t => {
   })
 
   t.test('coalesce not a boolean', async t => {
-    for (const coalesce of ['true', 1, 0, {}, 'false']) {
+    for (const coalesce of ['true', 1, 0, {}, 'false', null]) {
       t.test(JSON.stringify(coalesce), async t => {
         await assertFails(t, { ...hooks(), coalesce }, ['coalesce'])
       })
