@@ -40,7 +40,7 @@ t.test('an ACL user limited to its prefix and denied MULTI/EXEC runs the whole f
   await t.rejects(user.eval("return redis.call('GET', KEYS[1])", 1, `not-${keyPrefix}:x`), /NOPERM|no permissions/i, 'and so is a script touching one')
 
   const app = await hostApp(async app => {
-    await app.register(fastifyModelList, { redis: user, keyPrefix, ...hooks })
+    await app.register(fastifyModelList, { redis: user, keyPrefix, prefix: '/api', ...hooks })
   })
   t.teardown(() => app.close())
 

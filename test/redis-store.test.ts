@@ -229,16 +229,16 @@ for (const target of targets) {
       t.equal(await store.hasPending(rt), true, 'hasPending', extra)
       clock.advance(1_000)
       t.equal((await store.popPending(rt))?.id, first.id, 'the claim', extra)
-      t.equal(await store.hasPending(rt), false, 'nothing left', extra)
+      t.equal(await store.hasPending(rt), false, 'nothing left')
       const second = await store.create(rt, { coalesce: true })
       t.not(second.id, first.id, 'a running request is not joined')
-      t.match(await store.complete(rt, first.id, { models: catalog, supported: true }), { status: 'completed', models: catalog }, 'the report', extra)
-      t.match(await store.get(rt, first.id), { status: 'completed', models: catalog }, 'the poll', extra)
+      t.match(await store.complete(rt, first.id, { models: catalog, supported: true }), { status: 'completed', models: catalog }, 'the report')
+      t.match(await store.get(rt, first.id), { status: 'completed', models: catalog }, 'the poll')
       t.equal((await store.popPending(rt))?.id, second.id, 'the next claim', extra)
 
       const keys = await scan(raw, `*{${rt}}*`)
       t.ok(keys.length > 0, 'keys written')
-      for (const key of keys) t.match(key, new RegExp(`^${outer}:model-list:\\{${rt}\\}:(queue|req:${uuid})$`), `${key}: the client's prefix once, then the store's`, extra)
+      for (const key of keys) t.match(key, new RegExp(`^${outer}:model-list:\\{${rt}\\}:(queue|req:${uuid})$`), `${key}: the client's prefix once, then the store's`)
     })
 
     t.test('two stores on one client: scripts defined once, no clash', async t => {
@@ -364,7 +364,7 @@ t.test('Redis down', async t => {
       const stream = new Writable({ write (chunk: Buffer, _encoding, done) { logs.push(chunk.toString()); done() } })
       const client = deadClient(options)
       const app = await hostApp(async app => {
-        await app.register(fastifyModelList, { redis: client, storeTimeoutMs, heartbeatProbeTimeoutMs, ...hooks })
+        await app.register(fastifyModelList, { redis: client, storeTimeoutMs, heartbeatProbeTimeoutMs, prefix: '/api', ...hooks })
       }, { logger: { level: 'error', stream } })
       apps.push(app)
       const rt = 'rt-down'

@@ -2,10 +2,9 @@ import Fastify, { type FastifyInstance, type FastifyServerOptions, type LightMyR
 import type { FastifyModelListOptions } from '../../lib/index'
 import { catalog } from './contract'
 
-// Host apps for plugin-level tests: the host's hooks kept trivial and a
-// heartbeat route written as API.md shows. The plugin is mounted at the root:
-// the register `prefix` option mounts the routes under the prefix twice (see
-// the todo test in redis-replicas.test.ts), so these tests do without it.
+// Host apps for plugin-level tests: the host's hooks kept trivial, the plugin
+// registered with `prefix: '/api'` (the `routes` paths below assume it), and a
+// heartbeat route written as API.md shows.
 
 export const hooks: Pick<FastifyModelListOptions, 'getRuntime' | 'authorizeDaemon'> = {
   getRuntime: async () => ({ online: true }),
@@ -16,7 +15,7 @@ export const hooks: Pick<FastifyModelListOptions, 'getRuntime' | 'authorizeDaemo
 export async function hostApp (register: (app: FastifyInstance) => Promise<void> | void, options: FastifyServerOptions = {}): Promise<FastifyInstance> {
   const app = Fastify(options) as unknown as FastifyInstance
   await register(app)
-  app.post<{ Params: { runtimeId: string } }>('/host/heartbeat/:runtimeId', async (request) => {
+  app.post<{ Params: { runtimeId: string } }>('/api/daemon/heartbeat/:runtimeId', async (request) => {
     const pending = await app.claimPendingModelList(request.params.runtimeId)
     return { status: 'ok', ...(pending !== null && { pending_model_list: pending }) }
   })
@@ -25,10 +24,10 @@ export async function hostApp (register: (app: FastifyInstance) => Promise<void>
 }
 
 export const routes = {
-  create: (rt: string) => ({ method: 'POST' as const, url: `/runtimes/${rt}/models` }),
-  get: (rt: string, id: string) => ({ method: 'GET' as const, url: `/runtimes/${rt}/models/${id}` }),
-  heartbeat: (rt: string) => ({ method: 'POST' as const, url: `/host/heartbeat/${rt}` }),
-  report: (rt: string, id: string, body: object) => ({ method: 'POST' as const, url: `/daemon/runtimes/${rt}/models/${id}/result`, payload: body })
+  create: (rt: string) => ({ method: 'POST' as const, url: `/api/runtimes/${rt}/models` }),
+  get: (rt: string, id: string) => ({ method: 'GET' as const, url: `/api/runtimes/${rt}/models/${id}` }),
+  heartbeat: (rt: string) => ({ method: 'POST' as const, url: `/api/daemon/heartbeat/${rt}` }),
+  report: (rt: string, id: string, body: object) => ({ method: 'POST' as const, url: `/api/daemon/runtimes/${rt}/models/${id}/result`, payload: body })
 }
 
 export interface Step {
