@@ -61,13 +61,10 @@ class RedisBackend implements WorkBackend {
   private readonly lifecycle: Lifecycle
   private readonly call: Record<ScriptName, ScriptCall>
   private readonly keyPrefix: string
-  private readonly clientKeyPrefix: string
 
   constructor (lifecycle: Lifecycle, redis: Redis | Cluster, keyPrefix: string) {
     this.lifecycle = lifecycle
     this.keyPrefix = keyPrefix
-    // ioredis prefixes declared keys itself, but not the keys a script builds.
-    this.clientKeyPrefix = redis.options.keyPrefix ?? ''
     const client = redis as unknown as Record<string, ScriptCall>
     const call = {} as Record<ScriptName, ScriptCall>
     for (const { operation, name, lua, numberOfKeys } of commands) {
@@ -86,12 +83,9 @@ class RedisBackend implements WorkBackend {
     return `${this.runtimeKey(runtimeId)}:req:${id}`
   }
 
+  // lua/lifecycle.lua builds record keys from this name: keep the two in step.
   private queueKey (runtimeId: string): string {
     return `${this.runtimeKey(runtimeId)}:queue`
-  }
-
-  private recordPrefix (runtimeId: string): string {
-    return `${this.clientKeyPrefix}${this.runtimeKey(runtimeId)}:req:`
   }
 
   // The arguments every script starts with (see lua/lifecycle.lua).
@@ -104,7 +98,7 @@ class RedisBackend implements WorkBackend {
     const now = this.lifecycle.now()
     const id = newId()
     const reply = await this.call.create(this.queueKey(runtimeId), this.recordKey(runtimeId, id), ...this.common(now),
-      this.recordPrefix(runtimeId), id, now + this.lifecycle.pendingTimeoutMs, coalesce ? '1' : '0') as Reply
+      id, now + this.lifecycle.pendingTimeoutMs, coalesce ? '1' : '0') as Reply
     return parse(runtimeId, reply) as WorkRecord
   }
 
@@ -114,13 +108,13 @@ class RedisBackend implements WorkBackend {
   }
 
   async hasPending (runtimeId: string): Promise<boolean> {
-    return await this.call.hasPending(this.queueKey(runtimeId), ...this.common(this.lifecycle.now()), this.recordPrefix(runtimeId)) === 1
+    return await this.call.hasPending(this.queueKey(runtimeId), ...this.common(this.lifecycle.now())) === 1
   }
 
   async popPending (runtimeId: string): Promise<WorkRecord | null> {
     const now = this.lifecycle.now()
     const reply = await this.call.popPending(this.queueKey(runtimeId), ...this.common(now),
-      this.recordPrefix(runtimeId), now + this.lifecycle.runningTimeoutMs) as Reply
+      now + this.lifecycle.runningTimeoutMs) as Reply
     return parse(runtimeId, reply)
   }
 

@@ -1,3 +1,3 @@
--- KEYS[1] the runtime's queue; ARGV[5] record key prefix
-if head(KEYS[1], ARGV[5]) then return 1 end
+-- KEYS[1] the runtime's queue
+if head(KEYS[1]) then return 1 end
 return 0

@@ -41,7 +41,10 @@ end
 
 -- The runtime's oldest claimable request; heads that are not claimable
 -- (claimed, reported, timed out or forgotten) leave the queue as they are met.
-local function head(queue, prefix)
+-- Record keys are built from the queue's own key ('...:queue' -> '...:req:<id>'),
+-- so they carry whatever prefix the client gave it, on Redis and ioredis-mock alike.
+local function head(queue)
+  local prefix = string.sub(queue, 1, -6) .. 'req:'
   while true do
     local id = redis.call('LINDEX', queue, 0)
     if not id then return nil end
