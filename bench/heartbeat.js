@@ -28,7 +28,7 @@ async function host (name, options) {
 }
 
 async function load (url) {
-  const result = await autocannon({ url: `${url}/heartbeat`, method: 'POST', connections: 50, duration })
+  const result = await autocannon({ url: `${url}/heartbeat`, method: 'POST', connections: 50, duration, workers: 1 })
   return result.requests.average
 }
 
