@@ -86,6 +86,7 @@ for (const target of targets) {
 
     t.test('every key a change writes expires retentionMs after that change', async t => {
       const { clock, store, rt, queue, record } = setup('ttl')
+      const sequence = queue.replace(/queue$/, 'seq')
       const renewed = async (key: string, message: string): Promise<void> => {
         const pttl = await raw.pttl(key)
         t.ok(pttl > retentionMs - 1_000 && pttl <= retentionMs, `${message} (PTTL ${pttl})`)
@@ -138,10 +139,12 @@ for (const target of targets) {
       await renewed(record(second.id), 'stored timeout (met by get)')
 
       const third = await store.create(rt)
+      await renewed(sequence, 'create: the sequence')
       await shortened(record(third.id))
       clock.advance(30_001)
       t.equal(await store.hasPending(rt), false)
-      await renewed(record(third.id), 'stored timeout (met by hasPending)')
+      t.equal(await store.popPending(rt), null)
+      await untouched(record(third.id), 'a due entry leaves the queue without a change to its record')
 
       const fourth = await store.create(rt)
       await shortened(record(fourth.id))
@@ -161,8 +164,10 @@ for (const target of targets) {
       }
     })
 
-    t.test('stale queue entries are cleaned as they are met; hasPending stays exact', async t => {
+    t.test('the queue holds exactly the claimable requests; stale entries leave as they are met', async t => {
       const { clock, store, rt, queue, record } = setup('stale')
+      // Members are '<sequence>:<requestId>', in claim order.
+      const queued = async (): Promise<string[]> => (await raw.zrange(queue, 0, -1)).map(member => member.slice(member.indexOf(':') + 1))
       const timedOut = await store.create(rt)
       clock.advance(10_000)
       const reported = await store.create(rt)
@@ -170,31 +175,29 @@ for (const target of targets) {
       const live = await store.create(rt)
       const behind = await store.create(rt)
       t.equal((await store.fail(rt, reported.id, 'reported while pending'))?.status, 'failed')
-      t.equal(await raw.del(record(forgotten.id)), 1, 'a record expired (simulated)')
+      t.same(await queued(), [timedOut.id, forgotten.id, live.id, behind.id], 'a report takes its entry out at once')
+
       clock.advance(20_001)
-      t.equal(await raw.llen(queue), 5, 'five entries queued')
-
-      t.equal(await store.hasPending(rt), true, 'a claimable request behind three stale heads')
-      t.same(await raw.lrange(queue, 0, -1), [live.id, behind.id], 'the stale heads left the queue')
-      t.equal((await store.get(rt, timedOut.id))?.status, 'timeout', 'the timeout met on the way was stored')
-
-      t.equal((await store.popPending(rt))?.id, live.id)
-      t.same(await raw.lrange(queue, 0, -1), [behind.id], 'a claimed entry leaves with the claim')
+      t.equal(await raw.zcard(queue), 4, 'an entry past its deadline stays until met...')
+      t.equal(await store.hasPending(rt), true, '...but no longer counts')
+      t.equal(await raw.del(record(forgotten.id)), 1, "a record deleted behind the store's back")
+      t.equal((await store.popPending(rt))?.id, live.id, 'the claim passes over the due entry and the one without a record')
+      t.same(await queued(), [behind.id], 'both left the queue, and so did the claimed one')
+      t.equal((await store.get(rt, timedOut.id))?.status, 'timeout', 'the due request reads timeout')
 
       t.equal((await store.fail(rt, behind.id, 'gone'))?.status, 'failed')
-      t.equal(await raw.llen(queue), 1, 'a report does not touch the queue')
-      t.equal(await store.hasPending(rt), false, 'only stale entries: nothing pending')
-      t.equal(await raw.exists(queue), 0, 'and the queue is gone')
+      t.equal(await store.hasPending(rt), false, 'nothing claimable')
+      t.equal(await raw.zcard(queue), 0, 'and nothing queued')
 
-      const stale = await store.create(rt)
-      await store.fail(rt, stale.id, 'x')
+      const alone = await store.create(rt)
+      t.equal(await store.hasPending(rt), true)
+      clock.advance(30_001)
+      t.equal(await store.hasPending(rt), false, 'exact the moment its deadline passes, with nothing run in Redis')
       const fresh = await store.create(rt, { coalesce: true })
-      t.not(fresh.id, stale.id, 'coalescing skips a stale head')
-      t.same(await raw.lrange(queue, 0, -1), [fresh.id], 'and cleans it')
-
+      t.not(fresh.id, alone.id, 'coalescing skips a due entry')
+      t.same(await queued(), [fresh.id], 'and cleans it')
       await store.fail(rt, fresh.id, 'x')
-      t.equal(await store.popPending(rt), null, 'popPending over stale entries answers null')
-      t.equal(await raw.exists(queue), 0, 'and cleans them')
+      t.equal(await store.popPending(rt), null, 'popPending over an empty queue answers null')
     })
 
     t.test('keys use the hash tag layout <prefix>:{<runtimeId>}:...', async t => {
@@ -205,11 +208,11 @@ for (const target of targets) {
         const queued = await store.create(rt)
         await store.popPending(rt)
         await store.complete(rt, claimed.id, { models: catalog, supported: true })
-        expected.push(`${keyPrefix}:{${rt}}:queue`, `${keyPrefix}:{${rt}}:req:${claimed.id}`, `${keyPrefix}:{${rt}}:req:${queued.id}`)
+        expected.push(`${keyPrefix}:{${rt}}:queue`, `${keyPrefix}:{${rt}}:seq`, `${keyPrefix}:{${rt}}:req:${claimed.id}`, `${keyPrefix}:{${rt}}:req:${queued.id}`)
       }
       const keys = await scan(raw, `${keyPrefix}*`)
       t.same(keys, expected.sort(), 'exactly these keys')
-      const layout = new RegExp(`^${keyPrefix}:\\{rt-[ab]\\}:(queue|req:${uuid})$`)
+      const layout = new RegExp(`^${keyPrefix}:\\{rt-[ab]\\}:(queue|seq|req:${uuid})$`)
       for (const key of keys) t.match(key, layout, key)
     })
 
@@ -236,7 +239,7 @@ for (const target of targets) {
 
       const keys = await scan(raw, `*{${rt}}*`)
       t.ok(keys.length > 0, 'keys written')
-      for (const key of keys) t.match(key, new RegExp(`^${outer}:model-list:\\{${rt}\\}:(queue|req:${uuid})$`), `${key}: the client's prefix once, then the store's`)
+      for (const key of keys) t.match(key, new RegExp(`^${outer}:model-list:\\{${rt}\\}:(queue|seq|req:${uuid})$`), `${key}: the client's prefix once, then the store's`)
     })
 
     t.test('two stores on one client: scripts defined once, no clash', async t => {
@@ -246,7 +249,7 @@ for (const target of targets) {
       const [p1, p2] = [prefix('two-stores-1'), prefix('two-stores-2')]
       const one = new RedisModelListStore({ redis: shared, keyPrefix: p1, now: clock.now })
       const names = scriptNames(shared)
-      t.equal(names.length, 5, 'one command per script')
+      t.equal(names.length, 4, 'one command per script')
       const functions = names.map(name => (shared as unknown as Record<string, unknown>)[name])
       const two = new RedisModelListStore({ redis: shared, keyPrefix: p2, now: clock.now })
       const replica = new RedisModelListStore({ redis: shared, keyPrefix: p1, now: clock.now })
@@ -276,7 +279,7 @@ for (const target of targets) {
         }
       })
       t.teardown(() => app.close())
-      t.equal(scriptNames(shared).length, 5, 'scripts defined once')
+      t.equal(scriptNames(shared).length, 4, 'scripts defined once')
 
       const rt = 'rt-two-plugins'
       const one = await app.inject({ method: 'POST', url: `/one/runtimes/${rt}/models` })

@@ -17,19 +17,21 @@ const defaultKeyPrefix = 'model-list'
 
 // Key layout (every key of a runtime carries the hash tag {runtimeId}, so a
 // Cluster spreads runtimes over its masters and no script spans two slots):
-//   <prefix>:{<runtimeId>}:queue           list of pending request ids, oldest first
+//   <prefix>:{<runtimeId>}:queue            sorted set of pending requests, scored by
+//                                            deadline; members '<sequence>:<requestId>'
+//   <prefix>:{<runtimeId>}:seq              the sequence that keeps equal deadlines in order
 //   <prefix>:{<runtimeId>}:req:<requestId>  hash: s status, c created, u updated,
-//                                           d deadline, r result, e error
+//                                            d deadline, r result, e error, m queue member
 // Each key expires `retentionMs` after its last change.
 
-// One script per operation, each prefixed with the shared lifecycle chunk;
-// the file name says how many keys the script declares.
+// One script per state change, each prefixed with the shared lifecycle chunk;
+// the file name says how many keys the script declares. hasPending needs none:
+// it is one ZCOUNT.
 const scripts = {
-  create: 'create-2',
+  create: 'create-3',
   get: 'get-1',
-  hasPending: 'has-pending-1',
   popPending: 'pop-pending-1',
-  settle: 'settle-1'
+  settle: 'settle-2'
 } as const
 type ScriptName = keyof typeof scripts
 
@@ -59,11 +61,13 @@ function parse (runtimeId: string, reply: Reply): WorkRecord | null {
 
 class RedisBackend implements WorkBackend {
   private readonly lifecycle: Lifecycle
+  private readonly redis: Redis | Cluster
   private readonly call: Record<ScriptName, ScriptCall>
   private readonly keyPrefix: string
 
   constructor (lifecycle: Lifecycle, redis: Redis | Cluster, keyPrefix: string) {
     this.lifecycle = lifecycle
+    this.redis = redis
     this.keyPrefix = keyPrefix
     const client = redis as unknown as Record<string, ScriptCall>
     const call = {} as Record<ScriptName, ScriptCall>
@@ -88,6 +92,10 @@ class RedisBackend implements WorkBackend {
     return `${this.runtimeKey(runtimeId)}:queue`
   }
 
+  private sequenceKey (runtimeId: string): string {
+    return `${this.runtimeKey(runtimeId)}:seq`
+  }
+
   // The arguments every script starts with (see lua/lifecycle.lua).
   private common (now: number): [number, number, string, string] {
     const { lifecycle } = this
@@ -97,7 +105,7 @@ class RedisBackend implements WorkBackend {
   async create (runtimeId: string, coalesce: boolean): Promise<WorkRecord> {
     const now = this.lifecycle.now()
     const id = newId()
-    const reply = await this.call.create(this.queueKey(runtimeId), this.recordKey(runtimeId, id), ...this.common(now),
+    const reply = await this.call.create(this.queueKey(runtimeId), this.sequenceKey(runtimeId), this.recordKey(runtimeId, id), ...this.common(now),
       id, now + this.lifecycle.pendingTimeoutMs, coalesce ? '1' : '0') as Reply
     return parse(runtimeId, reply) as WorkRecord
   }
@@ -107,8 +115,10 @@ class RedisBackend implements WorkBackend {
     return parse(runtimeId, reply)
   }
 
+  // Exact without a script: claims and reports take their entries out, and an
+  // entry past its deadline scores below `now`.
   async hasPending (runtimeId: string): Promise<boolean> {
-    return await this.call.hasPending(this.queueKey(runtimeId), ...this.common(this.lifecycle.now())) === 1
+    return await this.redis.zcount(this.queueKey(runtimeId), this.lifecycle.now(), '+inf') > 0
   }
 
   async popPending (runtimeId: string): Promise<WorkRecord | null> {
@@ -120,7 +130,7 @@ class RedisBackend implements WorkBackend {
 
   async settle (runtimeId: string, id: string, outcome: Outcome): Promise<WorkRecord | null> {
     const payload = outcome.status === 'completed' ? outcome.result : outcome.error
-    const reply = await this.call.settle(this.recordKey(runtimeId, id), ...this.common(this.lifecycle.now()),
+    const reply = await this.call.settle(this.recordKey(runtimeId, id), this.queueKey(runtimeId), ...this.common(this.lifecycle.now()),
       id, outcome.status, payload) as Reply
     return parse(runtimeId, reply)
   }

@@ -166,16 +166,6 @@ export function storeContract (t: Test, backend: Backend): void {
       t.same(await store.get(rt, created.id), timedOut, 'read later, the stored transition keeps its time')
     })
 
-    t.test('a timeout met by hasPending or popPending is stored too', async t => {
-      const { clock, store, rt } = setup()
-      const created = await store.create(rt)
-      clock.advance(30_001)
-      const at = new Date(clock.t).toISOString()
-      t.equal(await store.hasPending(rt), false)
-      clock.advance(500)
-      t.equal((await store.get(rt, created.id))?.updated_at, at)
-    })
-
     t.test('running longer than runningTimeoutMs since the claim becomes timeout', async t => {
       const { clock, store, rt } = setup()
       const created = await store.create(rt)

@@ -3,15 +3,16 @@
 --
 -- ARGV[1] now (ms), ARGV[2] retention (ms), ARGV[3] pending timeout error,
 -- ARGV[4] running timeout error; a script's own arguments follow.
--- A record is a hash: s status, c created, u updated, d deadline, r result, e error.
+-- A record is a hash: s status, c created, u updated, d deadline, r result,
+-- e error, m its member in the runtime's queue.
 
 local now = ARGV[1]
 local retention = ARGV[2]
 
 local function load(key)
-  local record = redis.call('HMGET', key, 's', 'c', 'u', 'd', 'r', 'e')
+  local record = redis.call('HMGET', key, 's', 'c', 'u', 'd', 'r', 'e', 'm')
   -- A missing field is nil in Redis and a truthy null on ioredis-mock.
-  for i = 1, 6 do
+  for i = 1, 7 do
     if type(record[i]) ~= 'string' then record[i] = false end
   end
   if not record[1] then return nil end
@@ -39,19 +40,25 @@ local function expire(key, record)
   return record
 end
 
--- The runtime's oldest claimable request; heads that are not claimable
--- (claimed, reported, timed out or forgotten) leave the queue as they are met.
+-- The queue is a sorted set of pending requests scored by their deadline, so
+-- its claimable part is the range [now, +inf]: hasPending is a plain ZCOUNT.
+-- Members are '<sequence>:<id>': equal deadlines keep their creation order.
 -- Record keys are built from the queue's own key ('...:queue' -> '...:req:<id>'),
 -- so they carry whatever prefix the client gave it, on Redis and ioredis-mock alike.
 local function head(queue)
+  -- Entries past their deadline leave; their records time out when next read.
+  redis.call('ZREMRANGEBYSCORE', queue, '-inf', '(' .. now)
   local prefix = string.sub(queue, 1, -6) .. 'req:'
   while true do
-    local id = redis.call('LINDEX', queue, 0)
-    if not id then return nil end
+    local first = redis.call('ZRANGEBYSCORE', queue, now, '+inf', 'LIMIT', 0, 1)
+    if #first == 0 then return nil end
+    local member = first[1]
+    local id = string.match(member, ':(.*)$')
     local key = prefix .. id
     local record = load(key)
-    if record and expire(key, record)[1] == 'pending' then return id, key, record end
-    redis.call('LPOP', queue)
+    if record and expire(key, record)[1] == 'pending' then return id, key, record, member end
+    -- Claims and reports take their entries out: this one outlived its record.
+    redis.call('ZREM', queue, member)
   end
 end
 

@@ -1,7 +1,7 @@
 -- KEYS[1] the runtime's queue; ARGV[5] running deadline
-local id, key, record = head(KEYS[1])
+local id, key, record, member = head(KEYS[1])
 if not id then return false end
-redis.call('LPOP', KEYS[1])
+redis.call('ZREM', KEYS[1], member)
 record[1] = 'running'
 record[3] = now
 record[4] = ARGV[5]
