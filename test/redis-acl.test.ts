@@ -12,7 +12,7 @@ import { connect, deleteKeys, needsRedis, uniquePrefix } from './helpers/redis'
 t.test('an ACL user limited to its prefix and denied MULTI/EXEC runs the whole flow', async t => {
   const { skip } = await needsRedis()
   if (skip !== false) {
-    t.skip(skip)
+    t.plan(0, skip)
     return
   }
   const admin = connect()

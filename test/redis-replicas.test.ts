@@ -49,7 +49,7 @@ function withRuntime (steps: Step[], rt: string): Step[] {
 t.test('replicas on the shared Redis', async t => {
   const { skip } = await needsRedis()
   if (skip !== false) {
-    t.skip(skip)
+    t.plan(0, skip)
     return
   }
   const admin = connect()

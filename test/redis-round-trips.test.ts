@@ -16,7 +16,7 @@ interface Line { args: string[], source: string }
 t.test('each store operation is one round trip, with no MULTI/EXEC', async t => {
   const { skip } = needsRedisBinaries(['redis-server'])
   if (skip !== false) {
-    t.skip(skip)
+    t.plan(0, skip)
     return
   }
   const dir = await makeTempDir('round-trips')
