@@ -821,6 +821,16 @@ t.test('bad report bodies: 400 FST_ERR_VALIDATION, strictly and without coercion
     })
   }
 
+  t.test('a body with many faults answers with the first ten, not all of them', async t => {
+    const s = await setup(t)
+    const id = await running(s)
+    const res = await s.report('rt-1', id, { status: 'completed', models: many(1000, () => ({ id: 5, label: 6 })) })
+    assertError(t, res, 400, 'FST_ERR_VALIDATION')
+    const message = res.json().message as string
+    t.equal(message.split(', body/').length, 10, message.slice(0, 200))
+    t.ok(message.length < 1_000, `a short message (${message.length} characters)`)
+  })
+
   t.test('the bounds themselves are accepted (1000 models, 32 levels, 32 tiers, 256 / 1024 characters)', async t => {
     const s = await setup(t)
     const id = await running(s)

@@ -7,8 +7,8 @@ import { callStore, findRuntime } from './call-store'
 
 export async function createRoute (app: FastifyInstance, options: ResolvedOptions): Promise<void> {
   // The body is optional: an empty one sent as JSON counts as none, where
-  // Fastify's own JSON parser would refuse it.
-  // Fastify fills both settings in: the host's choice holds here too.
+  // Fastify's own JSON parser would refuse it. Otherwise that parser runs, with
+  // the host's poisoning settings (Fastify always fills both in).
   const { onProtoPoisoning, onConstructorPoisoning } = app.initialConfig as Required<typeof app.initialConfig>
   const parseJson = app.getDefaultJsonParser(onProtoPoisoning, onConstructorPoisoning)
   app.removeContentTypeParser('application/json')
