@@ -275,7 +275,7 @@ t.test('choosing the store', async t => {
     const res = await app.inject({ method: 'POST', url: '/runtimes/rt-1/models' })
     t.equal(res.statusCode, 200)
     const { id } = res.json()
-    t.strictSame((await client.keys('model-list:*')).sort(), ['model-list:{rt-1}:queue', `model-list:{rt-1}:req:${id}`].sort(), 'its keys are in app.redis')
+    t.strictSame((await client.keys('model-list:*')).sort(), ['model-list:{rt-1}:queue', 'model-list:{rt-1}:seq', `model-list:{rt-1}:req:${id}`].sort(), 'its keys are in app.redis')
   })
 
   t.test("store: 'redis' uses app.redis from @fastify/redis", async t => {
