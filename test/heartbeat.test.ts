@@ -235,3 +235,32 @@ t.test("API.md's host heartbeat route, end to end", async t => {
   t.equal(polled.status, 'completed')
   t.strictSame(polled.models, [{ id: 'm', label: 'M' }])
 })
+
+// The heartbeat's hot path: with the memory store and nothing to claim, the
+// answer comes from a synchronous look-up, with no timer armed.
+t.test('no timer armed when the memory store answers at once', async t => {
+  const original = globalThis.setTimeout
+  let armed = 0
+  const counting = ((...args: Parameters<typeof setTimeout>) => {
+    armed++
+    return original(...args)
+  }) as typeof setTimeout
+  const count = async (work: () => Promise<unknown>): Promise<number> => {
+    armed = 0
+    globalThis.setTimeout = counting
+    try {
+      await work()
+    } finally {
+      globalThis.setTimeout = original
+    }
+    return armed
+  }
+
+  const memory = await setup(t)
+  t.equal(await count(async () => { for (let i = 0; i < 100; i++) await memory.claim('rt-1') }), 0, 'memory store, nothing pending: no timer in 100 heartbeats')
+  await memory.inner.create('rt-1')
+  t.equal(await count(async () => await memory.claim('rt-1')), 1, 'something to claim: one timer, bounding popPending')
+
+  const object = await setup(t, { spy: true })
+  t.equal(await count(async () => await object.claim('rt-1')), 1, 'a store object without the fast path: the probe is bounded by a timer')
+})
