@@ -28,6 +28,8 @@ export interface FastifyModelListOptions extends LifecycleOptions {
   authorizeDaemon: (request: FastifyRequest, runtimeId: string) => Promise<boolean> | boolean
   /** A POST for a runtime with a claimable pending request joins it. */
   coalesce?: boolean
+  /** Fastify's own register option: where the routes mount. */
+  prefix?: string
 }
 
 export interface ResolvedOptions {

@@ -26,7 +26,7 @@ async function routes (app: FastifyInstance, { prefix, ...options }: ResolvedOpt
   await app.register(reportRoute, options)
 }
 
-async function modelList (app: FastifyInstance, options: FastifyModelListOptions & { prefix?: string }): Promise<void> {
+async function modelList (app: FastifyInstance, options: FastifyModelListOptions): Promise<void> {
   const resolved = resolveOptions(app, options)
   const { store } = resolved
 

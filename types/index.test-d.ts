@@ -55,6 +55,9 @@ expectError(app.register(fastifyModelList, { getRuntime: hooks.getRuntime }))
 expectError(app.register(fastifyModelList, { ...hooks, store: 'postgres' }))
 expectError(app.register(fastifyModelList, { ...hooks, redis: 'redis://localhost' }))
 expectNotAssignable<FastifyModelListOptions>({ ...hooks, getRuntime: async () => ({ status: 'online' }) })
+// Options kept in a typed object of their own, the prefix among them.
+const typed: FastifyModelListOptions = { ...hooks, prefix: '/api' }
+app.register(fastifyModelList, typed)
 
 // Decorators, visible on the host.
 expectType<ModelListStore>(app.modelListStore)
