@@ -107,9 +107,11 @@ export class Lifecycle {
     record.deadline = now + this.runningTimeoutMs
   }
 
-  /** Applies a report to a live record; true when it landed. A late one changes nothing. */
+  /**
+   * Applies a report to a record read as of `now` (timeouts applied); true when
+   * it landed. A late one changes nothing.
+   */
   settle (record: WorkRecord, outcome: Outcome, now: number): boolean {
-    this.expire(record, now)
     if (!isLive(record.status)) return false
     record.status = outcome.status
     record.updatedAt = now
