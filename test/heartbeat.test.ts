@@ -6,7 +6,7 @@ import RedisMock from 'ioredis-mock'
 import type Redis from 'ioredis'
 import fastifyModelList, { MemoryModelListStore, RedisModelListStore, type FastifyModelListOptions, type ModelListStore } from '../lib/index'
 import { Clock } from './helpers/clock'
-import { buildHost, hang, hostHooks, spyStore, type Host, type SpyStore } from './fixtures/plugin'
+import { buildHost, hang, hostHooks, spyStore, type Host, type SpyStore } from './helpers/host'
 
 interface Setup extends Host {
   clock: Clock

@@ -4,17 +4,13 @@ import Redis from 'ioredis'
 import fastifyModelList from '../lib/index'
 import { catalog } from './helpers/contract'
 import { hooks, hostApp, routes } from './helpers/apps'
-import { connect, deleteKeys, needsRedis, uniquePrefix } from './helpers/redis'
+import { connect, deleteKeys, needsRedis, ready, uniquePrefix } from './helpers/redis'
 
 // Managed Redis often denies MULTI/EXEC and confines a user to its key
 // pattern. The whole flow must work for such a user.
 
 t.test('an ACL user limited to its prefix and denied MULTI/EXEC runs the whole flow', async t => {
-  const { skip } = await needsRedis()
-  if (skip !== false) {
-    t.plan(0, skip)
-    return
-  }
+  if (!(await ready(t, needsRedis))) return
   const admin = connect()
   const keyPrefix = uniquePrefix('acl')
   const username = `fml-acl-${process.pid}-${randomBytes(4).toString('hex')}`

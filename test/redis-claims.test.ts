@@ -5,7 +5,7 @@ import type { ModelListRequest } from '../lib/schemas'
 import { RedisModelListStore } from '../lib/stores/redis'
 import { Clock } from './helpers/clock'
 import { catalog } from './helpers/contract'
-import { connect, deleteKeys, needsRedis, uniquePrefix } from './helpers/redis'
+import { connect, deleteKeys, needsRedis, ready, uniquePrefix } from './helpers/redis'
 
 // popPending under real concurrency (8 claimers on two replicas), and reports
 // racing a timeout or each other: exactly one outcome, the same for everyone.
@@ -82,11 +82,7 @@ async function iterate (iterations: number, one: (i: number) => Promise<void>): 
 
 for (const target of targets) {
   t.test(target.name, async t => {
-    const { skip } = await target.setup()
-    if (skip !== false) {
-      t.plan(0, skip)
-      return
-    }
+    if (!(await ready(t, target.setup))) return
     const keyPrefix = uniquePrefix(`claims-${target.name}`)
     const [clientA, clientB, raw] = [target.client(), target.client(), target.client()]
     t.teardown(async () => {

@@ -5,7 +5,7 @@ import type Redis from 'ioredis'
 import fastifyModelList from '../lib/index'
 import { catalog } from './helpers/contract'
 import { hooks, hostApp, normalize, runFlow, type Step } from './helpers/apps'
-import { connect, deleteKeys, needsRedis, uniquePrefix } from './helpers/redis'
+import { connect, deleteKeys, needsRedis, ready, uniquePrefix } from './helpers/redis'
 
 // Two API replicas (two Fastify apps, each with its own ioredis client) on the
 // shared Redis must answer the flow exactly as one app does: POST and report on
@@ -47,11 +47,7 @@ function withRuntime (steps: Step[], rt: string): Step[] {
 }
 
 t.test('replicas on the shared Redis', async t => {
-  const { skip } = await needsRedis()
-  if (skip !== false) {
-    t.plan(0, skip)
-    return
-  }
+  if (!(await ready(t, needsRedis))) return
   const admin = connect()
   const clients: Redis[] = []
   const apps: FastifyInstance[] = []

@@ -3,6 +3,7 @@ import type Redis from 'ioredis'
 import { RedisModelListStore } from '../lib/stores/redis'
 import { Clock } from './helpers/clock'
 import { catalog } from './helpers/contract'
+import { ready } from './helpers/redis'
 import { freePort, makeTempDir, needsRedisBinaries, removeDir, startRedisServer, type RedisServer } from './helpers/redis-server'
 
 // "Each operation is one round trip (one command or one script call, counted
@@ -14,11 +15,7 @@ import { freePort, makeTempDir, needsRedisBinaries, removeDir, startRedisServer,
 interface Line { args: string[], source: string }
 
 t.test('each store operation is one round trip, with no MULTI/EXEC', async t => {
-  const { skip } = needsRedisBinaries(['redis-server'])
-  if (skip !== false) {
-    t.plan(0, skip)
-    return
-  }
+  if (!(await ready(t, () => needsRedisBinaries(['redis-server'])))) return
   const dir = await makeTempDir('round-trips')
   const clients: Redis[] = []
   let server: RedisServer | undefined

@@ -8,7 +8,7 @@ import { RedisModelListStore } from '../lib/stores/redis'
 import { Clock } from './helpers/clock'
 import { catalog } from './helpers/contract'
 import { hooks, hostApp, routes } from './helpers/apps'
-import { connect, deleteKeys, needsRedis, uniquePrefix } from './helpers/redis'
+import { connect, deleteKeys, needsRedis, ready, uniquePrefix } from './helpers/redis'
 
 // What the Redis store does beyond the store contract: expiry, queue upkeep,
 // key layout, sharing a client, option checks, and what a dead Redis costs.
@@ -48,11 +48,7 @@ async function scan (client: Redis, pattern: string): Promise<string[]> {
 
 for (const target of targets) {
   t.test(target.name, async t => {
-    const { skip } = await target.setup()
-    if (skip !== false) {
-      t.plan(0, skip)
-      return
-    }
+    if (!(await ready(t, target.setup))) return
     const clients: Redis[] = []
     const prefixes: string[] = []
     const client = (options?: RedisOptions): Redis => {

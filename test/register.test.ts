@@ -13,7 +13,7 @@ import fastifyModelList, {
   type ModelListStore
 } from '../lib/index'
 import { Clock } from './helpers/clock'
-import { hostHooks, methods, spyStore } from './fixtures/plugin'
+import { hostHooks, methods, spyStore } from './helpers/host'
 
 const hooks = (): Pick<FastifyModelListOptions, 'getRuntime' | 'authorizeDaemon'> => {
   const { getRuntime, authorizeDaemon } = hostHooks()

@@ -5,7 +5,7 @@ import type { FastifyServerOptions, LightMyRequestResponse } from 'fastify'
 import createError from '@fastify/error'
 import { MemoryModelListStore, type FastifyModelListOptions, type ModelEntry, type ModelListStore } from '../lib/index'
 import { Clock } from './helpers/clock'
-import { buildHost, errorKeys, hang, spyStore, type Host, type SpyStore } from './fixtures/plugin'
+import { buildHost, errorKeys, hang, spyStore, type Host, type SpyStore } from './helpers/host'
 
 // Where the routes are mounted, with the register `prefix` option.
 const base = '/api'

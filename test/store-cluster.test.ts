@@ -6,18 +6,14 @@ import { redisBackend } from './helpers/backends'
 import { Clock } from './helpers/clock'
 import { needsCluster, startCluster } from './helpers/cluster'
 import { storeContract } from './helpers/contract'
-import { uniquePrefix } from './helpers/redis'
+import { ready, uniquePrefix } from './helpers/redis'
 
 // The store contract, unchanged, on a three-master Redis Cluster started for
 // this file on 127.0.0.1:7001-7003 (and thrown away at the end), plus the
 // layout promise: runtimes spread over the masters, one runtime in one slot.
 
 t.test('Redis Cluster (3 masters on 127.0.0.1:7001-7003)', async t => {
-  const { skip } = needsCluster()
-  if (skip !== false) {
-    t.plan(0, skip)
-    return
-  }
+  if (!(await ready(t, needsCluster))) return
   const cluster = await startCluster()
   const clients: Cluster[] = []
   const connect = (): Cluster => {

@@ -5,6 +5,7 @@ import type { ModelEntry } from '../../lib/schemas'
 import type { ModelListStore } from '../../lib/store'
 import type { Backend } from './backends'
 import { Clock } from './clock'
+import { ready } from './redis'
 
 const uuidV4 = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/
 
@@ -33,11 +34,7 @@ function runtime (): string {
  */
 export function storeContract (t: Test, backend: Backend): void {
   t.test(`store contract: ${backend.name}`, async t => {
-    const { skip } = await backend.setup()
-    if (skip !== false) {
-      t.plan(0, skip)
-      return
-    }
+    if (!(await ready(t, backend.setup))) return
     t.teardown(() => backend.teardown())
 
     const setup = (options: LifecycleOptions = {}): { clock: Clock, store: ModelListStore, rt: string } => {

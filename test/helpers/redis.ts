@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import Redis from 'ioredis'
+import type { Test } from 'tap'
 
 const url = { host: '127.0.0.1', port: 6379 }
 
@@ -50,4 +51,17 @@ export async function deleteKeys (client: Redis, prefix: string): Promise<void> 
     cursor = next
     for (const key of keys) await client.del(key)
   } while (cursor !== '0')
+}
+
+type Setup = () => Promise<{ skip: string | false }> | { skip: string | false }
+
+/**
+ * Runs `setup` (needsRedis, a private server's, a backend's); when it gives a
+ * reason, ends `t` as skipped with it and answers false.
+ */
+export async function ready (t: Test, setup: Setup): Promise<boolean> {
+  const { skip } = await setup()
+  if (skip === false) return true
+  t.plan(0, skip)
+  return false
 }
