@@ -5,7 +5,10 @@ import { host, makeTempDir, needsRedisBinaries, portIsFree, removeDir, startRedi
 
 const run = promisify(execFile)
 
-export const clusterPorts = [7001, 7002, 7003]
+// FML_CLUSTER_PORT_BASE moves the three masters (and their bus ports, +10000),
+// so two checkouts can run their suites side by side.
+const clusterPortBase = Number(process.env.FML_CLUSTER_PORT_BASE ?? 7001)
+export const clusterPorts = [clusterPortBase, clusterPortBase + 1, clusterPortBase + 2]
 
 /**
  * The tap `skip` option for the cluster test: redis-server and redis-cli must
