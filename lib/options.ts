@@ -1,10 +1,10 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify'
-import type { Cluster, Redis } from 'ioredis'
 import type { ModelListStore } from './store'
 import { checkDuration, checkFunction, given, type LifecycleOptions } from './lifecycle'
 import { InvalidOptionError } from './errors'
 import { MemoryModelListStore } from './stores/memory'
 import { checkKeyPrefix, RedisModelListStore } from './stores/redis'
+import type { RedisClient } from './stores/redis-client'
 
 /** What the host's `getRuntime` tells about a runtime its caller may see. */
 export interface RuntimeInfo {
@@ -15,7 +15,7 @@ export interface FastifyModelListOptions extends LifecycleOptions {
   /** `'memory'`, `'redis'`, or a store object; default `'redis'` when `redis` is given, else `'memory'`. */
   store?: 'memory' | 'redis' | ModelListStore
   /** With store `'redis'`; defaults to `app.redis` (from `@fastify/redis`). */
-  redis?: Redis | Cluster
+  redis?: RedisClient
   /** Redis key namespace; no `{` or `}`. */
   keyPrefix?: string
   /** How long the heartbeat waits for `hasPending` before answering "nothing". */
@@ -78,7 +78,7 @@ function chooseStore (app: FastifyInstance, options: FastifyModelListOptions): {
     return { store: new MemoryModelListStore(lifecycle), ownsStore: true }
   }
   if (store === 'redis') {
-    const redis = options.redis ?? (app as FastifyInstance & { redis?: Redis | Cluster }).redis
+    const redis = options.redis ?? (app as FastifyInstance & { redis?: RedisClient }).redis
     if (redis === undefined || redis === null) {
       throw new InvalidOptionError("store 'redis' needs a client: pass the redis option or register @fastify/redis first")
     }

@@ -1,5 +1,7 @@
 import fastify, { type FastifyRequest } from 'fastify'
 import { Redis, Cluster } from 'ioredis'
+import { Redis as Redis6, Cluster as Cluster6 } from 'ioredis6'
+import fastifyRedis from '@fastify/redis'
 import { expectAssignable, expectError, expectNotAssignable, expectType } from 'tsd'
 import fastifyModelListDefault, {
   fastifyModelList,
@@ -54,6 +56,13 @@ expectError(app.register(fastifyModelList, { authorizeDaemon: hooks.authorizeDae
 expectError(app.register(fastifyModelList, { getRuntime: hooks.getRuntime }))
 expectError(app.register(fastifyModelList, { ...hooks, store: 'postgres' }))
 expectError(app.register(fastifyModelList, { ...hooks, redis: 'redis://localhost' }))
+expectError(app.register(fastifyModelList, { ...hooks, redis: { host: '127.0.0.1' } }))
+// ioredis 6 clients fit as well as ioredis 5 ones.
+app.register(fastifyModelList, { ...hooks, redis: new Redis6() })
+app.register(fastifyModelList, { ...hooks, redis: new Cluster6([{ host: '127.0.0.1', port: 7001 }]) })
+// app.redis from @fastify/redis (8 here; 9 is compiled by the pack test), through the function form.
+app.register(fastifyRedis, { host: '127.0.0.1' })
+app.register(fastifyModelList, (parent) => ({ ...hooks, redis: parent.redis }))
 expectNotAssignable<FastifyModelListOptions>({ ...hooks, getRuntime: async () => ({ status: 'online' }) })
 // Options kept in a typed object of their own, the prefix among them.
 const typed: FastifyModelListOptions = { ...hooks, prefix: '/api' }
@@ -72,6 +81,8 @@ expectAssignable<ModelListStore>(new MemoryModelListStore())
 expectAssignable<ModelListStore>(new RedisModelListStore({ redis: new Redis(), keyPrefix: 'ml' }))
 expectAssignable<MemoryModelListStoreOptions>({ pendingTimeoutMs: 1, runningTimeoutMs: 1, retentionMs: 2, now: () => 0 })
 expectAssignable<RedisModelListStoreOptions>({ redis: new Cluster([]), retentionMs: 5 })
+expectAssignable<RedisModelListStoreOptions>({ redis: new Redis6(), keyPrefix: 'ml' })
+expectAssignable<RedisModelListStoreOptions>({ redis: new Cluster6([]) })
 expectError(new RedisModelListStore({ keyPrefix: 'ml' }))
 expectError(new MemoryModelListStore({ retentionMs: '5' }))
 

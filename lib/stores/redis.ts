@@ -6,9 +6,11 @@ import { given, Lifecycle, type LifecycleOptions, type Outcome, type WorkRecord,
 import { WorkModelListStore, type WorkBackend } from '../store'
 import { InvalidOptionError } from '../errors'
 import { newId } from '../ids'
+import type { RedisClient } from './redis-client'
 
 export interface RedisModelListStoreOptions extends LifecycleOptions {
-  redis: Redis | Cluster
+  /** An ioredis 5 or 6 `Redis` or `Cluster`. */
+  redis: RedisClient
   /** Key namespace; no `{` or `}`, which would move the hash tag. */
   keyPrefix?: string
 }
@@ -155,6 +157,7 @@ export class RedisModelListStore extends WorkModelListStore {
       throw new InvalidOptionError('redis must be an ioredis Redis or Cluster client')
     }
     const keyPrefix = checkKeyPrefix(given(options.keyPrefix, defaultKeyPrefix))
-    super(new RedisBackend(new Lifecycle(options), redis, keyPrefix))
+    // The backend works with ioredis's own types; the public option is structural.
+    super(new RedisBackend(new Lifecycle(options), redis as unknown as Redis | Cluster, keyPrefix))
   }
 }

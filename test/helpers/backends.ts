@@ -4,7 +4,7 @@ import type { LifecycleOptions } from '../../lib/lifecycle'
 import type { ModelListStore } from '../../lib/store'
 import { MemoryModelListStore } from '../../lib/stores/memory'
 import { RedisModelListStore } from '../../lib/stores/redis'
-import { connect, deleteKeys, needsRedis, uniquePrefix } from './redis'
+import { connect, connect6, deleteKeys, needsRedis, uniquePrefix } from './redis'
 
 /** One backend the store contract runs against, unchanged. */
 export interface Backend {
@@ -63,4 +63,8 @@ export function mockBackend (): Backend {
 
 export function realRedisBackend (): Backend {
   return redisBackend('redis', connect, needsRedis)
+}
+
+export function realRedis6Backend (): Backend {
+  return redisBackend('redis-ioredis6', connect6, needsRedis)
 }

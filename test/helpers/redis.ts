@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import Redis from 'ioredis'
+import Redis6 from 'ioredis6'
 import type { Test } from 'tap'
 
 const url = { host: '127.0.0.1', port: 6379 }
@@ -36,6 +37,14 @@ export async function needsRedis (): Promise<{ skip: string | false }> {
 
 export function connect (): Redis {
   return new Redis(url)
+}
+
+/**
+ * An ioredis 6 client on the shared Redis (the package supports both majors),
+ * typed as the ioredis 5 one the helpers take.
+ */
+export function connect6 (): Redis {
+  return new Redis6(url) as unknown as Redis
 }
 
 /** A key prefix no other test (or run) shares. */
