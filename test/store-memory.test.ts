@@ -1,5 +1,5 @@
 import { mock } from 'node:test'
-import t from 'tap'
+import t, { type Test } from 'tap'
 import { MemoryModelListStore } from '../lib/stores/memory'
 import { Clock } from './helpers/clock'
 
@@ -9,7 +9,7 @@ import { Clock } from './helpers/clock'
 interface Internals {
   backend: {
     records: Map<string, unknown>
-    queues: Map<string, string[]>
+    queues: Map<string, { size: number }>
   }
 }
 
@@ -119,6 +119,120 @@ t.test('a timeout renews retention: records leave in order of their last change'
   await store.create('other')
   t.equal(await store.get('rt', second.id), null, 'unchanged since creation: forgotten')
   t.equal((await store.get('rt', first.id))?.status, 'timeout', 'changed by its timeout: kept')
+})
+
+// Counts the array slots that shift, slice and splice move on large arrays
+// (the store's queues), the unit of what a claim or a trim copies.
+function countCopies (t: Test): { readonly moved: number } {
+  const counter = { moved: 0 }
+  const { shift, slice, splice } = Array.prototype
+  Array.prototype.shift = function (this: unknown[]) {
+    if (this.length >= 1_000) counter.moved += this.length - 1
+    return shift.call(this)
+  }
+  Array.prototype.slice = function (this: unknown[], start?: number, end?: number) {
+    const copy = slice.call(this, start, end)
+    if (this.length >= 1_000) counter.moved += copy.length
+    return copy
+  }
+  Array.prototype.splice = function (this: unknown[], ...args: [number, number, ...unknown[]]) {
+    if (this.length >= 1_000) counter.moved += this.length
+    return splice.apply(this, args)
+  } as typeof splice
+  t.teardown(() => Object.assign(Array.prototype, { shift, slice, splice }))
+  return counter
+}
+
+t.test('regression: the memory queue copied itself on every claim and trim', async t => {
+  const clock = new Clock()
+  const store = new MemoryModelListStore({ now: clock.now })
+  t.teardown(() => store.close())
+  const queued = 20_000
+  for (let i = 0; i < queued; i++) await store.create('rt')
+  const copies = countCopies(t)
+  let claimed = 0
+  for (let i = 0; i < queued / 2; i++) if (await store.popPending('rt') !== null) claimed++
+  t.equal(claimed, queued / 2)
+  clock.advance(30_001)
+  t.equal(await store.hasPending('rt'), false, 'the other half timed out')
+  t.equal(internals(store).queues.has('rt'), false, 'and left the queue')
+  t.ok(copies.moved <= queued, `${queued} entries claimed or trimmed moved ${copies.moved} slots (at most one each)`)
+})
+
+t.test('regression: 50,000 timed-out requests made the next probe and an unrelated POST block the event loop', async t => {
+  mock.timers.enable({ apis: ['setInterval'] })
+  t.teardown(() => mock.timers.reset())
+  const clock = new Clock()
+  const store = new MemoryModelListStore({ now: clock.now })
+  t.teardown(() => store.close())
+  const queued = 50_000
+  for (let i = 0; i < queued; i++) await store.create('crowded')
+  await store.create('other')
+  clock.advance(30_001)
+  const lookups = countLookups(store)
+  t.equal(await store.hasPending('crowded'), false)
+  t.equal(lookups.count, 0, 'the probe drops the timed-out entries without reading their records')
+
+  // Never heartbeating again, they are forgotten by sweeps that each do a bounded slice.
+  clock.advance(90_000)
+  const { records } = internals(store)
+  await store.create('unrelated')
+  t.equal(records.size, queued + 2 - 1_000, 'a POST forgets 1,000 records at most')
+  mock.timers.tick(10_000)
+  t.equal(records.size, queued + 2 - 2_000, 'so does each turn of the timer sweep')
+  let turns = 0
+  while (records.size > 1 && turns < 100) {
+    await new Promise(resolve => setImmediate(resolve))
+    turns++
+  }
+  t.equal(records.size, 1, 'the timer sweep goes on, turn by turn, until nothing is due')
+  t.ok(turns >= 48, `over ${turns} turns of the event loop`)
+  t.equal(internals(store).queues.size, 1, 'only the unrelated runtime keeps a queue')
+})
+
+t.test('a sweep under way stops when the store closes, and an interval that fires meanwhile does not start a second one', async t => {
+  mock.timers.enable({ apis: ['setInterval'] })
+  t.teardown(() => mock.timers.reset())
+  const clock = new Clock()
+  const store = new MemoryModelListStore({ now: clock.now })
+  for (let i = 0; i < 3_500; i++) await store.create(`rt-${i % 7}`)
+  clock.advance(120_000)
+  const { records } = internals(store)
+  mock.timers.tick(10_000)
+  mock.timers.tick(10_000)
+  t.equal(records.size, 1_500, 'each interval forgets its slice')
+  await new Promise(resolve => setImmediate(resolve))
+  t.equal(records.size, 500, 'one sweep went on at the next turn, not two')
+  await store.close()
+  await new Promise(resolve => setImmediate(resolve))
+  await new Promise(resolve => setImmediate(resolve))
+  t.equal(records.size, 500, 'a closed store sweeps no more')
+})
+
+t.test('regression: a record forgotten by a read left its id in its runtime\'s queue', async t => {
+  const clock = new Clock()
+  const store = new MemoryModelListStore({ now: clock.now })
+  t.teardown(() => store.close())
+  const read = await store.create('read-late')
+  const reported = await store.create('reported-late')
+  clock.advance(120_000)
+  t.equal(await store.get('read-late', read.id), null)
+  t.equal(await store.fail('reported-late', reported.id, 'late'), null)
+  t.same([...internals(store).queues.keys()], [], 'no queue is left behind for the sweep to miss')
+  t.equal(internals(store).records.size, 0)
+})
+
+t.test('a clock that steps back keeps claims oldest first and drops the entry it shortened', async t => {
+  const clock = new Clock()
+  const store = new MemoryModelListStore({ now: clock.now })
+  t.teardown(() => store.close())
+  const first = await store.create('rt')
+  clock.advance(-10_000)
+  const second = await store.create('rt')
+  clock.advance(35_000)
+  t.equal((await store.popPending('rt'))?.id, first.id, 'the older request first, still claimable')
+  t.equal(await store.hasPending('rt'), false, 'the second one, filed under a later deadline, is read and found timed out')
+  t.equal((await store.get('rt', second.id))?.status, 'timeout')
 })
 
 t.test('constructor options are checked, naming the option', async t => {

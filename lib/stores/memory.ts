@@ -1,11 +1,15 @@
 import { Lifecycle, type LifecycleOptions, type Outcome, type WorkRecord } from '../lifecycle'
 import { kHasPendingNow, WorkModelListStore, type WorkBackend } from '../store'
 import { checkId, newId } from '../ids'
+import { PendingQueue } from './pending-queue'
 
 export type MemoryModelListStoreOptions = LifecycleOptions
 
 // Memory is handed back on this beat even when no request arrives.
 const maxSweepIntervalMs = 10_000
+// A sweep forgets at most this many records before it lets the event loop
+// run (a timer sweep goes on at the next turn): well under a millisecond.
+const maxForgottenPerSweep = 1_000
 
 /**
  * One process's store. Records sit in a map kept in order of last change, so
@@ -15,12 +19,13 @@ const maxSweepIntervalMs = 10_000
 class MemoryBackend implements WorkBackend {
   private readonly lifecycle: Lifecycle
   private readonly records = new Map<string, WorkRecord>()
-  private readonly queues = new Map<string, string[]>()
+  private readonly queues = new Map<string, PendingQueue>()
   private readonly sweeper: NodeJS.Timeout
+  private sweepingOn: NodeJS.Immediate | undefined
 
   constructor (lifecycle: Lifecycle) {
     this.lifecycle = lifecycle
-    this.sweeper = setInterval(() => this.sweep(lifecycle.now()), Math.min(lifecycle.retentionMs, maxSweepIntervalMs))
+    this.sweeper = setInterval(() => this.sweepAll(), Math.min(lifecycle.retentionMs, maxSweepIntervalMs))
     this.sweeper.unref()
   }
 
@@ -33,9 +38,9 @@ class MemoryBackend implements WorkBackend {
     }
     const record = this.lifecycle.open(newId(), runtimeId, now)
     this.records.set(record.id, record)
-    const queue = this.queues.get(runtimeId)
-    if (queue === undefined) this.queues.set(runtimeId, [record.id])
-    else queue.push(record.id)
+    let queue = this.queues.get(runtimeId)
+    if (queue === undefined) this.queues.set(runtimeId, queue = new PendingQueue())
+    queue.push(record.id, record.deadline)
     return { ...record }
   }
 
@@ -58,7 +63,7 @@ class MemoryBackend implements WorkBackend {
     const now = this.lifecycle.now()
     const record = this.claimable(runtimeId, now)
     if (record === undefined) return null
-    this.dequeue(runtimeId)
+    this.dequeue(runtimeId, this.queues.get(runtimeId) as PendingQueue)
     this.lifecycle.claim(record, now)
     this.touch(record)
     return { ...record }
@@ -74,6 +79,7 @@ class MemoryBackend implements WorkBackend {
 
   async close (): Promise<void> {
     clearInterval(this.sweeper)
+    clearImmediate(this.sweepingOn)
   }
 
   /** A record as of `now`: forgotten ones dropped, due timeouts applied. */
@@ -81,28 +87,43 @@ class MemoryBackend implements WorkBackend {
     const record = this.records.get(id)
     if (record === undefined || record.runtimeId !== runtimeId) return undefined
     if (this.forgotten(record, now)) {
-      this.records.delete(id)
+      this.forget(record, now)
       return undefined
     }
     if (this.lifecycle.expire(record, now)) this.touch(record)
     return record
   }
 
-  /** The runtime's oldest claimable record, dropping from its queue the heads that are not. */
+  /**
+   * The runtime's oldest claimable record. Entries past their deadline leave
+   * in one step, unread (their records time out when next read); the others
+   * leave once read and found no longer pending.
+   */
   private claimable (runtimeId: string, now: number): WorkRecord | undefined {
     const queue = this.queues.get(runtimeId)
-    while (queue !== undefined && queue.length > 0) {
-      const record = this.read(runtimeId, queue[0], now)
+    if (queue === undefined) return undefined
+    queue.dropExpired(now)
+    for (let id = queue.peek(); id !== undefined; id = queue.peek()) {
+      const record = this.read(runtimeId, id, now)
       if (record !== undefined && record.status === 'pending') return record
-      this.dequeue(runtimeId)
+      queue.shift()
     }
+    this.queues.delete(runtimeId)
     return undefined
   }
 
-  private dequeue (runtimeId: string): void {
-    const queue = this.queues.get(runtimeId) as string[]
+  private dequeue (runtimeId: string, queue: PendingQueue): void {
     queue.shift()
-    if (queue.length === 0) this.queues.delete(runtimeId)
+    if (queue.size === 0) this.queues.delete(runtimeId)
+  }
+
+  /** Deletes a record and, with it, its runtime's entries past their deadline: no queue outlives its records. */
+  private forget (record: WorkRecord, now: number): void {
+    this.records.delete(record.id)
+    const queue = this.queues.get(record.runtimeId)
+    if (queue === undefined) return
+    queue.dropExpired(now)
+    if (queue.size === 0) this.queues.delete(record.runtimeId)
   }
 
   // Re-inserting keeps `records` ordered by last change.
@@ -115,14 +136,26 @@ class MemoryBackend implements WorkBackend {
     return now - record.updatedAt >= this.lifecycle.retentionMs
   }
 
-  /** Forgets what is due, oldest change first: costs what it forgets, not what is stored. */
-  private sweep (now: number): void {
+  /**
+   * Forgets what is due, oldest change first: costs what it forgets, not what
+   * is stored, and at most `maxForgottenPerSweep` records. True when more are due.
+   */
+  private sweep (now: number): boolean {
+    let budget = maxForgottenPerSweep
     for (const record of this.records.values()) {
-      if (!this.forgotten(record, now)) return
-      this.records.delete(record.id)
-      // A forgotten id may head its runtime's queue: trimming leaves no empty queue behind.
-      this.claimable(record.runtimeId, now)
+      if (!this.forgotten(record, now)) return false
+      if (budget-- === 0) return true
+      this.forget(record, now)
     }
+    return false
+  }
+
+  /** The timer's sweep: goes on, a bounded slice per turn of the event loop, until nothing is due. */
+  private sweepAll (): void {
+    // The interval may fire while a sweep goes on: one sweep at a time.
+    clearImmediate(this.sweepingOn)
+    this.sweepingOn = undefined
+    if (this.sweep(this.lifecycle.now())) this.sweepingOn = setImmediate(() => this.sweepAll()).unref()
   }
 }
 
