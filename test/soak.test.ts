@@ -1,0 +1,113 @@
+// The seeded soak (test/helpers/soak.ts) on the memory store with one app and
+// on a real Redis shared by two to four replicas; then the same soak against
+// broken stores, each of which it must catch. The seed is printed first; the
+// same seed replays the same choices:
+//   FML_SOAK_SEED=<seed> npx tap test/soak.test.ts
+// FML_SOAK_OPS=<n> sets the operations per store (a longer run).
+import t, { type Test } from 'tap'
+import Fastify, { type FastifyInstance } from 'fastify'
+import type Redis from 'ioredis'
+import fastifyModelList, { type FastifyModelListOptions } from '../lib/index'
+import { Clock } from './helpers/clock'
+import { bugs, mutantStore, type Bug } from './helpers/mutants'
+import { countFrom, seedFrom } from './helpers/random'
+import { connect, deleteKeys, needsRedis, ready, uniquePrefix } from './helpers/redis'
+import { soak, type SoakReport, type SoakTimeouts } from './helpers/soak'
+
+const seed = seedFrom('FML_SOAK_SEED')
+const operations = countFrom('FML_SOAK_OPS', 12_000)
+// A broken store is caught within a few hundred operations; the soak stops at its fifth violation.
+const mutantOperations = 6_000
+const timeouts: SoakTimeouts = { pendingTimeoutMs: 30_000, runningTimeoutMs: 60_000, retentionMs: 120_000 }
+// Wall-clock bounds are not what the soak is about: a loaded CI machine must not turn into a 503.
+const generousBounds = { heartbeatProbeTimeoutMs: 30_000, storeTimeoutMs: 30_000 }
+
+t.comment(`soak seed ${seed}; replay: FML_SOAK_SEED=${seed} npx tap test/soak.test.ts`)
+
+async function replica (t: Test, options: Partial<FastifyModelListOptions>): Promise<FastifyInstance> {
+  const app = Fastify()
+  await app.register(fastifyModelList, {
+    prefix: '/api',
+    getRuntime: async () => ({ online: true }),
+    authorizeDaemon: async () => true,
+    ...generousBounds,
+    ...options
+  })
+  await app.ready()
+  t.teardown(() => app.close())
+  return app
+}
+
+function summary (name: string, report: SoakReport, ms: number): string {
+  const seen = ['completed', 'failed', 'timeout'].map(status => `${report.counts[`seen ${status}`] ?? 0} ${status}`).join(', ')
+  return `${name}: ${report.operations} operations, ${report.checks} invariant checks, ${report.violationCount} violations ` +
+    `in ${(ms / 1000).toFixed(1)} s (${report.counts.requests} requests, ${report.counts.claims ?? 0} claims, ${report.counts.joined ?? 0} joins; terminal answers seen: ${seen})`
+}
+
+/** The soak passed, and it did exercise what it claims to check. */
+function assertClean (t: Test, report: SoakReport): void {
+  t.equal(report.violationCount, 0, `no invariant broken (seed ${seed}):\n${report.violations.join('\n')}`)
+  t.ok(report.operations >= operations, 'every operation was sent')
+  for (const what of ['claims', 'seen completed', 'seen failed', 'seen timeout', 'empty heartbeats', 'lateReport', 'reportBeforeClaim', 'swappedReport', 'swappedGet']) {
+    t.ok((report.counts[what] ?? 0) > 0, `the mix reached: ${what}`)
+  }
+}
+
+t.test(`soak: memory store, one app (seed ${seed})`, async t => {
+  const clock = new Clock()
+  const app = await replica(t, { store: 'memory', ...timeouts, now: clock.now, coalesce: seed % 2 === 0 })
+  const started = Date.now()
+  const report = await soak({ seed, operations, replicas: [app], clock, timeouts, wallClockRetention: false })
+  t.comment(summary('memory', report, Date.now() - started))
+  assertClean(t, report)
+})
+
+t.test(`soak: Redis shared by ${2 + seed % 3} replicas (seed ${seed})`, async t => {
+  if (!(await ready(t, needsRedis))) return
+  const keyPrefix = uniquePrefix('soak')
+  const clients: Redis[] = []
+  t.teardown(async () => {
+    await deleteKeys(clients[0], keyPrefix)
+    for (const client of clients) client.disconnect()
+  })
+  const clock = new Clock()
+  const replicas: FastifyInstance[] = []
+  for (let i = 0; i < 2 + seed % 3; i++) {
+    const redis = connect()
+    clients.push(redis)
+    // Replicas may disagree on coalescing: the join must stay atomic either way.
+    replicas.push(await replica(t, { store: 'redis', redis, keyPrefix, ...timeouts, now: clock.now, coalesce: i % 2 === 0 }))
+  }
+  const started = Date.now()
+  const report = await soak({ seed, operations, replicas, clock, timeouts, wallClockRetention: true })
+  t.comment(summary(`redis x${replicas.length}`, report, Date.now() - started))
+  assertClean(t, report)
+})
+
+t.test('the checker fails on broken stores', async t => {
+  const started = Date.now()
+  let caught = 0
+  const runMutant = async (bug: Bug | null): Promise<SoakReport> => {
+    const clock = new Clock()
+    const store = mutantStore(bug, clock.now, timeouts)
+    const app = await replica(t, { store, coalesce: seed % 2 === 0 })
+    return await soak({ seed, operations: mutantOperations, replicas: [app], clock, timeouts, wallClockRetention: false, stopAfter: 5 })
+  }
+
+  t.test('control: the same store without a bug passes', async t => {
+    const report = await runMutant(null)
+    t.equal(report.violationCount, 0, report.violations.join('\n'))
+  })
+
+  for (const bug of Object.keys(bugs) as Bug[]) {
+    t.test(`${bug} (${bugs[bug].does}) is reported`, async t => {
+      const report = await runMutant(bug)
+      const named = report.violations.find(violation => bugs[bug].caughtBy.test(violation))
+      t.ok(named !== undefined, `within ${mutantOperations} operations, a violation matching ${String(bugs[bug].caughtBy)} (seed ${seed}); got:\n${report.violations.join('\n')}`)
+      if (named !== undefined) caught++
+      t.comment(`${bug}: caught within ${report.operations} operations: ${named ?? 'NOT CAUGHT'}`)
+    })
+  }
+
+  t.teardown(() => { t.comment(`mutants caught: ${caught} of ${Object.keys(bugs).length} in ${((Date.now() - started) / 1000).toFixed(1)} s`) })
+})
