@@ -26,12 +26,13 @@ const defaultKeyPrefix = 'model-list'
 //                                            d deadline, r result, e error, m queue member
 // Each key expires `retentionMs` after its last change.
 
-// One script per state change, each prefixed with the shared lifecycle chunk;
-// the file name says how many keys the script declares. hasPending needs none:
-// it is one ZCOUNT.
+// One script per operation, each prefixed with the shared lifecycle chunk; the
+// file name says how many keys the script declares. Even hasPending's count is
+// a script: only the server knows the server's time.
 const scripts = {
   create: 'create-3',
   get: 'get-1',
+  hasPending: 'has-pending-1',
   popPending: 'pop-pending-1',
   settle: 'settle-2'
 } as const
@@ -63,14 +64,15 @@ function parse (runtimeId: string, reply: Reply): WorkRecord | null {
 
 class RedisBackend implements WorkBackend {
   private readonly lifecycle: Lifecycle
-  private readonly redis: Redis | Cluster
   private readonly call: Record<ScriptName, ScriptCall>
   private readonly keyPrefix: string
+  /** The instant scripts take as now: '' has them read the Redis server's clock. */
+  private readonly now: () => number | ''
 
-  constructor (lifecycle: Lifecycle, redis: Redis | Cluster, keyPrefix: string) {
+  constructor (lifecycle: Lifecycle, redis: Redis | Cluster, keyPrefix: string, serverClock: boolean) {
     this.lifecycle = lifecycle
-    this.redis = redis
     this.keyPrefix = keyPrefix
+    this.now = serverClock ? () => '' : lifecycle.now
     const client = redis as unknown as Record<string, ScriptCall>
     const call = {} as Record<ScriptName, ScriptCall>
     for (const { operation, name, lua, numberOfKeys } of commands) {
@@ -99,40 +101,35 @@ class RedisBackend implements WorkBackend {
   }
 
   // The arguments every script starts with (see lua/lifecycle.lua).
-  private common (now: number): [number, number, string, string] {
+  private common (): [number | '', number, string, string] {
     const { lifecycle } = this
-    return [now, lifecycle.retentionMs, lifecycle.pendingTimeoutError, lifecycle.runningTimeoutError]
+    return [this.now(), lifecycle.retentionMs, lifecycle.pendingTimeoutError, lifecycle.runningTimeoutError]
   }
 
   async create (runtimeId: string, coalesce: boolean): Promise<WorkRecord> {
-    const now = this.lifecycle.now()
     const id = newId()
-    const reply = await this.call.create(this.queueKey(runtimeId), this.sequenceKey(runtimeId), this.recordKey(runtimeId, id), ...this.common(now),
-      id, now + this.lifecycle.pendingTimeoutMs, coalesce ? '1' : '0') as Reply
+    const reply = await this.call.create(this.queueKey(runtimeId), this.sequenceKey(runtimeId), this.recordKey(runtimeId, id), ...this.common(),
+      id, this.lifecycle.pendingTimeoutMs, coalesce ? '1' : '0') as Reply
     return parse(runtimeId, reply) as WorkRecord
   }
 
   async get (runtimeId: string, id: string): Promise<WorkRecord | null> {
-    const reply = await this.call.get(this.recordKey(runtimeId, id), ...this.common(this.lifecycle.now()), id) as Reply
+    const reply = await this.call.get(this.recordKey(runtimeId, id), ...this.common(), id) as Reply
     return parse(runtimeId, reply)
   }
 
-  // Exact without a script: claims and reports take their entries out, and an
-  // entry past its deadline scores below `now`.
   async hasPending (runtimeId: string): Promise<boolean> {
-    return await this.redis.zcount(this.queueKey(runtimeId), this.lifecycle.now(), '+inf') > 0
+    return await this.call.hasPending(this.queueKey(runtimeId), ...this.common()) as number > 0
   }
 
   async popPending (runtimeId: string): Promise<WorkRecord | null> {
-    const now = this.lifecycle.now()
-    const reply = await this.call.popPending(this.queueKey(runtimeId), ...this.common(now),
-      now + this.lifecycle.runningTimeoutMs) as Reply
+    const reply = await this.call.popPending(this.queueKey(runtimeId), ...this.common(), this.lifecycle.runningTimeoutMs) as Reply
     return parse(runtimeId, reply)
   }
 
   async settle (runtimeId: string, id: string, outcome: Outcome): Promise<WorkRecord | null> {
     const payload = outcome.status === 'completed' ? outcome.result : outcome.error
-    const reply = await this.call.settle(this.recordKey(runtimeId, id), this.queueKey(runtimeId), ...this.common(this.lifecycle.now()),
+    const reply = await this.call.settle(this.recordKey(runtimeId, id), this.queueKey(runtimeId), ...this.common(),
       id, outcome.status, payload) as Reply
     return parse(runtimeId, reply)
   }
@@ -158,6 +155,7 @@ export class RedisModelListStore extends WorkModelListStore {
     }
     const keyPrefix = checkKeyPrefix(given(options.keyPrefix, defaultKeyPrefix))
     // The backend works with ioredis's own types; the public option is structural.
-    super(new RedisBackend(new Lifecycle(options), redis as unknown as Redis | Cluster, keyPrefix))
+    // Given no clock, every time is the Redis server's: replicas agree on deadlines.
+    super(new RedisBackend(new Lifecycle(options), redis as unknown as Redis | Cluster, keyPrefix, options.now === undefined))
   }
 }

@@ -1,13 +1,25 @@
 -- Shared by every script (prepended when loaded). The rules' numbers and words
 -- come from the caller (lib/lifecycle.ts); this file only keeps the state.
 --
--- ARGV[1] now (ms), ARGV[2] retention (ms), ARGV[3] pending timeout error,
--- ARGV[4] running timeout error; a script's own arguments follow.
+-- ARGV[1] now (ms), or '' for the Redis server's own clock, ARGV[2] retention
+-- (ms), ARGV[3] pending timeout error, ARGV[4] running timeout error; a
+-- script's own arguments follow.
 -- A record is a hash: s status, c created, u updated, d deadline, r result,
 -- e error, m its member in the runtime's queue.
 
 local now = ARGV[1]
+if now == '' then
+  -- One clock for every replica: deadlines agree whatever the hosts' clocks say.
+  -- (1000.0: ioredis-mock's Lua has 32-bit integers.)
+  local time = redis.call('TIME')
+  now = string.format('%.0f', tonumber(time[1]) * 1000.0 + math.floor(tonumber(time[2]) / 1000))
+end
 local retention = ARGV[2]
+
+-- The instant `ms` after now, as the integer string Redis stores.
+local function after(ms)
+  return string.format('%.0f', tonumber(now) + tonumber(ms))
+end
 
 local function load(key)
   local record = redis.call('HMGET', key, 's', 'c', 'u', 'd', 'r', 'e', 'm')
