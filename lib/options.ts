@@ -1,4 +1,4 @@
-import type { FastifyInstance, FastifyRequest } from 'fastify'
+import type { FastifyInstance, FastifyRequest, LogLevel } from 'fastify'
 import type { ModelListStore } from './store'
 import { checkDuration, checkFunction, given, type LifecycleOptions } from './lifecycle'
 import { InvalidOptionError } from './errors'
@@ -22,14 +22,20 @@ export interface FastifyModelListOptions extends LifecycleOptions {
   heartbeatProbeTimeoutMs?: number
   /** A store call taking longer answers 503 (routes) or null (heartbeat). */
   storeTimeoutMs?: number
-  /** A runtime as the caller of a frontend route sees it; null answers 404. */
-  getRuntime: (request: FastifyRequest, runtimeId: string) => Promise<RuntimeInfo | null> | RuntimeInfo | null
-  /** May the caller of the daemon route report for this runtime; false answers 404. */
+  /** A runtime as the caller of a frontend route sees it; null or undefined answers 404. */
+  getRuntime: (request: FastifyRequest, runtimeId: string) => Promise<RuntimeInfo | null | undefined> | RuntimeInfo | null | undefined
+  /** May the caller of the daemon route report for this runtime; anything but `true` answers 404. */
   authorizeDaemon: (request: FastifyRequest, runtimeId: string) => Promise<boolean> | boolean
   /** A POST for a runtime with a claimable pending request joins it. */
   coalesce?: boolean
+  /** Other kinds of daemon work: not built yet, so only absent or empty. */
+  work?: readonly []
   /** Fastify's own register option: where the routes mount. */
   prefix?: string
+  /** Fastify's own register option: the log level of the routes' requests. */
+  logLevel?: LogLevel
+  /** Fastify's own register option: log serializers for the routes' requests. */
+  logSerializers?: Record<string, (value: any) => string>
 }
 
 export interface ResolvedOptions {
@@ -41,16 +47,40 @@ export interface ResolvedOptions {
   getRuntime: FastifyModelListOptions['getRuntime']
   authorizeDaemon: FastifyModelListOptions['authorizeDaemon']
   coalesce: boolean
+  /** The clock of the plugin's own intervals (the store has its own). */
+  now: () => number
 }
 
 const defaultHeartbeatProbeTimeoutMs = 1_000
 const defaultStoreTimeoutMs = 2_000
+
+// Every option API.md names, and Fastify's own register options: anything else
+// is a typo (`pendingTimeoutMS`) that JavaScript users would otherwise never hear of.
+const knownOptions = new Set([
+  'store', 'redis', 'keyPrefix', 'pendingTimeoutMs', 'runningTimeoutMs', 'retentionMs',
+  'heartbeatProbeTimeoutMs', 'storeTimeoutMs', 'now', 'getRuntime', 'authorizeDaemon',
+  'notifyPendingWork', 'coalesce', 'catalogCache', 'work',
+  'prefix', 'logLevel', 'logSerializers'
+])
+
+function checkKnown (options: object): void {
+  const unknown = Object.keys(options).filter(name => !knownOptions.has(name))
+  if (unknown.length > 0) throw new InvalidOptionError(`unknown option${unknown.length > 1 ? 's' : ''} ${unknown.join(', ')}`)
+}
+
+function checkWork (work: unknown): void {
+  if (work === undefined) return
+  if (!Array.isArray(work)) throw new InvalidOptionError('work must be an array')
+  if (work.length > 0) throw new InvalidOptionError('work: other kinds of daemon work are not supported yet (only the model list is built)')
+}
 
 const storeMethods = ['create', 'get', 'hasPending', 'popPending', 'complete', 'fail', 'close'] as const
 // Options that shape a built-in store: a store object is configured on itself.
 const builtInStoreOptions = ['redis', 'keyPrefix', 'pendingTimeoutMs', 'runningTimeoutMs', 'retentionMs', 'now'] as const
 
 export function resolveOptions (app: FastifyInstance, options: FastifyModelListOptions): ResolvedOptions {
+  checkKnown(options)
+  checkWork(options.work)
   const getRuntime = checkFunction('getRuntime', options.getRuntime)
   const authorizeDaemon = checkFunction('authorizeDaemon', options.authorizeDaemon)
   const heartbeatProbeTimeoutMs = checkDuration('heartbeatProbeTimeoutMs', given(options.heartbeatProbeTimeoutMs, defaultHeartbeatProbeTimeoutMs))
@@ -60,7 +90,9 @@ export function resolveOptions (app: FastifyInstance, options: FastifyModelListO
   // Refused whatever the store: a braced prefix is a mistake even where it shapes nothing.
   if (options.keyPrefix !== undefined) checkKeyPrefix(options.keyPrefix)
   const { store, ownsStore } = chooseStore(app, options)
-  return { store, ownsStore, heartbeatProbeTimeoutMs, storeTimeoutMs, getRuntime, authorizeDaemon, coalesce }
+  // Checked by the store it was given to, or refused beside a store object.
+  const now = options.now ?? Date.now
+  return { store, ownsStore, heartbeatProbeTimeoutMs, storeTimeoutMs, getRuntime, authorizeDaemon, coalesce, now }
 }
 
 function chooseStore (app: FastifyInstance, options: FastifyModelListOptions): { store: ModelListStore, ownsStore: boolean } {

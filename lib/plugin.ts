@@ -1,10 +1,9 @@
 import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
-import type { PendingModelList } from './schemas'
 import type { ModelListStore } from './store'
 import { resolveOptions, type FastifyModelListOptions, type ResolvedOptions } from './options'
-import { makeClaimPendingModelList } from './heartbeat'
-import { strictValidatorCompiler } from './validator'
+import { makeClaimPendingModelList, type ClaimPendingModelList } from './heartbeat'
+import { schemaSerializerCompiler, strictValidatorCompiler } from './validator'
 import { createRoute, getRoute } from './routes/frontend'
 import { reportRoute } from './routes/daemon'
 
@@ -12,18 +11,25 @@ declare module 'fastify' {
   interface FastifyInstance {
     /** The store in use. */
     modelListStore: ModelListStore
-    /** For the host's heartbeat route: claims the runtime's oldest pending request; never throws. */
-    claimPendingModelList(runtimeId: string): Promise<PendingModelList | null>
+    /**
+     * For the host's heartbeat route: claims the runtime's oldest pending request;
+     * never throws. Given the request, its log lines carry the request's id.
+     */
+    claimPendingModelList: ClaimPendingModelList
   }
 }
 
-// `prefix` was spent on this context: the routes' own contexts must not add it again.
-async function routes (app: FastifyInstance, { prefix, ...options }: ResolvedOptions & { prefix?: string }): Promise<void> {
+type RegisterOptions = Pick<FastifyModelListOptions, 'prefix' | 'logLevel' | 'logSerializers'>
+
+async function routes (app: FastifyInstance, options: ResolvedOptions): Promise<void> {
+  // Ours whatever the host set (a zod or TypeBox provider, its own Ajv): the
+  // routes validate strictly and answer from the TypeBox schemas. Parsers,
+  // hooks and the error handler stay the host's.
   app.setValidatorCompiler(strictValidatorCompiler)
-  // The create route has a JSON parser of its own, so it gets a context of its own.
-  await app.register(createRoute, options)
-  await app.register(getRoute, options)
-  await app.register(reportRoute, options)
+  app.setSerializerCompiler(schemaSerializerCompiler)
+  await createRoute(app, options)
+  await getRoute(app, options)
+  await reportRoute(app, options)
 }
 
 async function modelList (app: FastifyInstance, options: FastifyModelListOptions): Promise<void> {
@@ -31,13 +37,16 @@ async function modelList (app: FastifyInstance, options: FastifyModelListOptions
   const { store } = resolved
 
   app.decorate('modelListStore', store)
-  app.decorate('claimPendingModelList', makeClaimPendingModelList(store, app.log, resolved.heartbeatProbeTimeoutMs, resolved.storeTimeoutMs))
+  app.decorate('claimPendingModelList', makeClaimPendingModelList(store, app.log, resolved.heartbeatProbeTimeoutMs, resolved.storeTimeoutMs, resolved.now))
   // Only what the plugin built: a store object or a Redis client given to it stays open.
   if (resolved.ownsStore) app.addHook('onClose', async () => { await store.close() })
 
-  // fastify-plugin hides the register prefix from this function: pass it on to
-  // an encapsulated child, which also keeps the strict validator to our routes.
-  await app.register(routes, { ...resolved, prefix: options.prefix })
+  // fastify-plugin hides Fastify's register options (prefix, logLevel, ...) from
+  // this function: pass them on to an encapsulated child, which also keeps our
+  // compilers to our routes.
+  const { prefix, logLevel, logSerializers } = options
+  const register: RegisterOptions = { prefix, logLevel, logSerializers }
+  await app.register(routes, { ...resolved, ...register })
 }
 
 export const fastifyModelList = fp(modelList, { fastify: '5.x', name: 'fastify-model-list' })

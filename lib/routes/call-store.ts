@@ -9,10 +9,19 @@ function unavailable (reply: FastifyReply, error: Error): Error {
   return error
 }
 
-/** A store call bounded by storeTimeoutMs; any failure is logged and answers 503. */
+// A custom store's own refusal (a quota's 429, say) is the caller's to read, as a hook's is.
+function isClientError (error: unknown): boolean {
+  const statusCode = (error as { statusCode?: unknown } | null)?.statusCode
+  return typeof statusCode === 'number' && statusCode >= 400 && statusCode < 500
+}
+
+/**
+ * A store call bounded by storeTimeoutMs. A failure answers 503 with the
+ * store's error as `cause`: the host's error handler sees it, and Fastify's
+ * log line carries it (one line per failure; Redis messages stay in the log).
+ */
 export async function callStore<T> (
   options: ResolvedOptions,
-  request: FastifyRequest,
   reply: FastifyReply,
   operation: string,
   work: () => Promise<T>
@@ -20,9 +29,8 @@ export async function callStore<T> (
   try {
     return await bounded(operation, options.storeTimeoutMs, work)
   } catch (error) {
-    // Redis messages and addresses stay in the log.
-    request.log.error({ err: error }, `fastify-model-list: store ${operation} failed`)
-    throw unavailable(reply, new StoreUnavailableError())
+    if (isClientError(error)) throw error
+    throw unavailable(reply, new StoreUnavailableError({ cause: error }))
   }
 }
 

@@ -1,9 +1,11 @@
-import type { FastifyInstance } from 'fastify'
+import type { FastifyInstance, FastifyRequest } from 'fastify'
 import type { Static } from '@sinclair/typebox'
 import { limits, ModelListReport, ReportAck, RequestParams } from '../schemas'
 import { RequestNotFoundError, RuntimeNotFoundError } from '../errors'
 import type { ResolvedOptions } from '../options'
+import { compileStrict } from '../validator'
 import { callStore } from './call-store'
+import { validationError } from './validation-error'
 
 // A daemon that fails without saying why still ends the request.
 const unexplainedFailure = 'daemon reported a failure without a message'
@@ -15,26 +17,39 @@ function truncate (error: string): string {
   return /[\uD800-\uDBFF]$/.test(cut) ? cut.slice(0, -1) : cut
 }
 
+type Params = Static<typeof RequestParams>
+
 export async function reportRoute (app: FastifyInstance, options: ResolvedOptions): Promise<void> {
-  app.post<{ Params: Static<typeof RequestParams>, Body: ModelListReport }>('/daemon/runtimes/:runtimeId/models/:requestId/result', {
+  const checkIds = compileStrict(RequestParams, 'params')
+
+  // Ids, then the host's decision, before the body is read: a caller the host
+  // refuses cannot make the server parse a 1 MiB report.
+  async function refuseEarly (request: FastifyRequest): Promise<void> {
+    const errors = checkIds(request.params)
+    if (errors !== null) throw validationError(request, errors, 'params')
+    // Exactly true: a truthy 'yes' from a JavaScript hook is not a yes.
+    if (await options.authorizeDaemon(request, (request.params as Params).runtimeId) !== true) throw new RuntimeNotFoundError()
+  }
+
+  app.post<{ Params: Params, Body: ModelListReport }>('/daemon/runtimes/:runtimeId/models/:requestId/result', {
     bodyLimit: limits.reportBytes,
-    schema: { params: RequestParams, body: ModelListReport, response: { 200: ReportAck } }
+    schema: { params: RequestParams, body: ModelListReport, response: { 200: ReportAck } },
+    preParsing: refuseEarly
   }, async (request, reply) => {
     const { runtimeId, requestId } = request.params
-    if (!(await options.authorizeDaemon(request, runtimeId))) throw new RuntimeNotFoundError()
     const report = request.body
     const { store } = options
     // A late report (already terminal) is stored nowhere and still answers ok:
     // the daemon has nothing to retry.
     const stored = report.status === 'completed'
-      ? await callStore(options, request, reply, 'complete', () => store.complete(runtimeId, requestId, {
+      ? await callStore(options, reply, 'complete', () => store.complete(runtimeId, requestId, {
         models: report.models ?? [],
         // Older daemons omit `supported`.
         supported: report.supported ?? true,
         ...(report.fallback !== undefined && { fallback: report.fallback })
       }))
       // Truncated, not refused: a daemon never retries a 4xx and the failure would be lost.
-      : await callStore(options, request, reply, 'fail', () => store.fail(runtimeId, requestId, truncate(report.error ?? unexplainedFailure)))
+      : await callStore(options, reply, 'fail', () => store.fail(runtimeId, requestId, truncate(report.error ?? unexplainedFailure)))
     if (stored === null) throw new RequestNotFoundError()
     return { status: 'ok' as const }
   })

@@ -1,0 +1,39 @@
+import type { TSchema } from '@sinclair/typebox'
+
+type Schema = Record<string, unknown>
+
+// One copy per schema object: Ajv keeps what it compiled, so the same schema
+// must not come back as a new object at every registration.
+const copies = new WeakMap<object, Schema>()
+
+/**
+ * The schema as Ajv should check it: a TypeBox union of literals
+ * (`anyOf: [{ const }, ...]`) becomes `enum`, so a wrong value gets one error
+ * listing the allowed values instead of one "must be equal to constant" per
+ * branch. The exported TypeBox schema is left as it is.
+ */
+export function ajvSchema (schema: TSchema): Schema {
+  return convert(schema) as Schema
+}
+
+function convert (value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(convert)
+  if (value === null || typeof value !== 'object') return value
+  const known = copies.get(value)
+  if (known !== undefined) return known
+  const copy: Schema = {}
+  for (const [key, inner] of Object.entries(value)) copy[key] = convert(inner)
+  const literals = literalUnion(copy.anyOf)
+  if (literals !== undefined) {
+    delete copy.anyOf
+    copy.enum = literals
+  }
+  copies.set(value, copy)
+  return copy
+}
+
+function literalUnion (anyOf: unknown): unknown[] | undefined {
+  if (!Array.isArray(anyOf) || anyOf.length === 0) return undefined
+  const branches = anyOf as Schema[]
+  return branches.every(branch => 'const' in branch) ? branches.map(branch => branch.const) : undefined
+}
