@@ -33,7 +33,7 @@ function convert (value: unknown): unknown {
 }
 
 function literalUnion (anyOf: unknown): unknown[] | undefined {
-  if (!Array.isArray(anyOf) || anyOf.length === 0) return undefined
+  if (!Array.isArray(anyOf)) return undefined
   const branches = anyOf as Schema[]
   return branches.every(branch => 'const' in branch) ? branches.map(branch => branch.const) : undefined
 }

@@ -71,10 +71,19 @@ app.register(fastifyModelList, typed)
 // Decorators, visible on the host.
 expectType<ModelListStore>(app.modelListStore)
 expectType<Promise<PendingModelList | null>>(app.claimPendingModelList('runtime-1'))
-app.post('/api/daemon/heartbeat', async () => {
-  const pending = await app.claimPendingModelList('runtime-1')
+app.post('/api/daemon/heartbeat', async (request) => {
+  // Given the request, the claim logs on its logger.
+  const pending = await app.claimPendingModelList('runtime-1', request)
   return { status: 'ok', ...(pending !== null && { pending_model_list: pending }) }
 })
+expectError(app.claimPendingModelList('runtime-1', 'request-id'))
+
+// getRuntime may answer undefined (what a db.find gives): 404.
+app.register(fastifyModelList, { ...hooks, getRuntime: async () => undefined })
+app.register(fastifyModelList, { ...hooks, getRuntime: () => undefined })
+// Fastify's own register options beside ours; `work` is not built yet: only empty.
+app.register(fastifyModelList, { ...hooks, prefix: '/api', logLevel: 'warn', work: [] })
+expectError(app.register(fastifyModelList, { ...hooks, work: [{ name: 'skill_import' }] }))
 
 // The stores.
 expectAssignable<ModelListStore>(new MemoryModelListStore())

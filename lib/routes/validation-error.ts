@@ -5,7 +5,7 @@ type ValidationError = Error & { statusCode?: number, code?: string, validation?
 
 // Fastify's own wording, for a host that set no formatter.
 export function fastifyFormatter (errors: FastifySchemaValidationError[], dataVar: string): Error {
-  return new Error(errors.map(error => `${dataVar}${error.instancePath} ${error.message ?? ''}`).join(', '))
+  return new Error(errors.map(error => `${dataVar}${error.instancePath} ${error.message as string}`).join(', '))
 }
 
 // Fastify keeps the route's formatter (the host's, when it set one) in the
