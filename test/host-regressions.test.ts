@@ -258,18 +258,36 @@ t.test('regression: getRuntime answering undefined (what db.find gives) is a 404
   t.equal(res.json().code, 'FST_MODEL_LIST_RUNTIME_NOT_FOUND')
 })
 
+/**
+ * An ioredis-mock client that fails every command while `down`, as a client
+ * cut off from Redis does (scripts included).
+ */
+function faultyClient (): { client: Redis, setDown: (down: boolean) => void } {
+  const mock = new RedisMock({ port: 40_000 + (process.pid % 10_000) })
+  let down = false
+  const client = new Proxy(mock, {
+    get (target, property) {
+      const value = Reflect.get(target, property, target) as unknown
+      if (typeof value !== 'function') return value
+      return (...args: unknown[]) => down ? Promise.reject(new Error('Connection is closed.')) : (value as (...a: unknown[]) => unknown).apply(target, args)
+    }
+  })
+  return { client: client as unknown as Redis, setDown: (value) => { down = value } }
+}
+
 // A Redis store on ioredis-mock, driven by the hand-moved clock, with its
-// client failing as a Redis outage does.
+// client failing as in a Redis outage.
 t.test('regression: an outage wrote a line per heartbeat', async t => {
-  const client = new RedisMock({ port: 40_000 + (process.pid % 10_000) }) as unknown as Redis
+  const { client, setDown } = faultyClient()
   t.teardown(() => client.disconnect())
   const clock = new Clock()
   const s = await buildHost({ redis: client, keyPrefix: `outage-${process.pid}`, now: clock.now })
   t.teardown(() => s.app.close())
-  const healthy = client.zcount.bind(client)
   const claim = async (): Promise<unknown> => await s.app.claimPendingModelList('rt-1')
+  t.equal(await claim(), null, 'healthy: nothing pending')
+  t.equal(s.log.errors().length, 0)
 
-  client.zcount = (async () => { throw new Error('Connection is closed.') }) as any
+  setDown(true)
   // A heartbeat every 10 ms for 10 s: 1000 failing calls.
   const calls = 1000
   for (let i = 0; i < calls; i++) {
@@ -285,7 +303,7 @@ t.test('regression: an outage wrote a line per heartbeat', async t => {
   }
   t.equal(s.log.errors().length, 2)
   t.equal(s.log.errors()[1]?.repeatedSinceLastLine, calls - 1, 'with the count of the calls it stood for')
-  client.zcount = healthy
+  setDown(false)
   t.equal(await claim(), null, 'the store is back')
   t.equal(s.log.errors().length, 3, 'recovery reports what was only counted')
   t.equal(s.log.errors()[2]?.repeatedSinceLastLine, 499)
