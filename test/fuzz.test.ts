@@ -12,6 +12,7 @@ import { catalog } from './helpers/contract'
 import { fuzzCase, type FuzzTargets, type Route } from './helpers/fuzz'
 import { countFrom, random, seedFrom } from './helpers/random'
 import { connect, deleteKeys, needsRedis, ready, uniquePrefix } from './helpers/redis'
+import { dumpKeys } from './helpers/redis-dump'
 
 const seed = seedFrom('FML_FUZZ_SEED')
 const memoryCases = countFrom('FML_FUZZ_CASES', 3_000)
@@ -70,21 +71,7 @@ async function snapshot (store: ModelListStore, ids: Array<[string, string]>, re
   const records = await Promise.all(ids.map(async ([rt, id]) => await store.get(rt, id)))
   const pending = [await store.hasPending(runtimeA), await store.hasPending(runtimeB)]
   if (redis === undefined) return { records, pending }
-  const keys: string[] = []
-  let cursor = '0'
-  do {
-    const [next, found] = await redis.client.scan(cursor, 'MATCH', `${redis.prefix}:*`, 'COUNT', 1000)
-    cursor = next
-    keys.push(...found)
-  } while (cursor !== '0')
-  keys.sort()
-  const values = await Promise.all(keys.map(async key => {
-    const type = await redis.client.type(key)
-    if (type === 'hash') return [key, await redis.client.hgetall(key)]
-    if (type === 'zset') return [key, await redis.client.zrange(key, 0, -1, 'WITHSCORES')]
-    return [key, type, await redis.client.get(key)]
-  }))
-  return { records, pending, values }
+  return { records, pending, keys: await dumpKeys(redis.client, redis.prefix) }
 }
 
 const prototypes = [Object.prototype, Array.prototype, Function.prototype, String.prototype]
