@@ -150,7 +150,11 @@ const hosts: HostCase[] = [
     name: 'caseSensitive: false',
     server: { routerOptions: { caseSensitive: false } },
     // The ids keep their case: only the fixed parts of the path are spelled differently.
-    url: path => path.replace('/api/', '/API/').replace('/models', '/MODELS').replace('/runtimes/', '/Runtimes/')
+    url: path => path.replace('/api/', '/API/').replace('/models', '/MODELS').replace('/runtimes/', '/Runtimes/'),
+    check: async (t, app) => {
+      const res = await app.inject({ method: 'POST', url: '/API/RUNTIMES/Rt-ABC/Models' })
+      t.equal(res.json().runtime_id, 'Rt-ABC', 'a mixed-case runtime id keeps its case')
+    }
   },
   {
     name: 'return503OnClosing',
