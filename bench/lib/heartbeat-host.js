@@ -1,0 +1,96 @@
+'use strict'
+// The replica under load for item 1, in a process of its own so the load
+// generator does not share its event loop and its CPU time per heartbeat can
+// be read. One Fastify app per route, each on its own loopback port:
+//   bare, bare-again  the heartbeat's answer without any claim
+//   memory            claimPendingModelList on the memory store
+//   plain-redis       one plain Redis round trip (GET of a key of its own)
+//   redis             claimPendingModelList on the Redis store
+// Both stores hold many other runtimes' requests; the heartbeating runtime has none.
+const Fastify = require('fastify')
+const Redis = require('ioredis')
+const { fastifyModelList } = require('../..')
+
+const idleRuntime = 'runtime-heartbeating'
+const hooks = { getRuntime: async () => ({ online: true }), authorizeDaemon: async () => true }
+// Long enough that the stored requests stay live for the whole run.
+const lifecycle = { pendingTimeoutMs: 3_600_000, runningTimeoutMs: 3_600_000, retentionMs: 7_200_000 }
+
+function answer (pending) {
+  return pending === null ? { status: 'ok' } : { status: 'ok', pending_model_list: pending }
+}
+
+async function fill (store, requests, runtimes, concurrency) {
+  let next = 0
+  const loop = async () => {
+    while (next < requests) {
+      const i = next++
+      await store.create(`runtime-other-${i % runtimes}`)
+    }
+  }
+  await Promise.all(Array.from({ length: concurrency }, loop))
+}
+
+async function listen (app) {
+  return await app.listen({ host: '127.0.0.1', port: 0 })
+}
+
+async function main () {
+  const { redisPort, keyPrefix, memoryRequests, memoryRuntimes, redisRequests, redisRuntimes } = JSON.parse(process.argv[2])
+  const apps = {}
+  const clients = []
+
+  for (const name of ['bare', 'bare-again']) {
+    const app = Fastify()
+    app.post('/heartbeat', async () => answer(null))
+    apps[name] = app
+  }
+
+  const memory = Fastify()
+  await memory.register(fastifyModelList, { ...hooks, ...lifecycle, store: 'memory' })
+  memory.post('/heartbeat', async () => answer(await memory.claimPendingModelList(idleRuntime)))
+  await fill(memory.modelListStore, memoryRequests, memoryRuntimes, 1)
+  apps.memory = memory
+
+  if (redisPort !== null) {
+    const connect = () => {
+      const client = new Redis({ host: '127.0.0.1', port: redisPort })
+      clients.push(client)
+      return client
+    }
+    const plainClient = connect()
+    const plain = Fastify()
+    const ownKey = `${keyPrefix}:plain-route-key`
+    plain.post('/heartbeat', async () => {
+      await plainClient.get(ownKey)
+      return answer(null)
+    })
+    apps['plain-redis'] = plain
+
+    const redis = Fastify()
+    await redis.register(fastifyModelList, { ...hooks, ...lifecycle, redis: connect(), keyPrefix })
+    redis.post('/heartbeat', async () => answer(await redis.claimPendingModelList(idleRuntime)))
+    await fill(redis.modelListStore, redisRequests, redisRuntimes, 64)
+    apps.redis = redis
+  }
+
+  const urls = {}
+  for (const [name, app] of Object.entries(apps)) urls[name] = await listen(app)
+
+  process.on('message', async message => {
+    if (message === 'cpu') {
+      const { user, system } = process.cpuUsage()
+      process.send({ cpuUsec: user + system })
+    } else if (message === 'close') {
+      for (const app of Object.values(apps)) await app.close()
+      for (const client of clients) client.disconnect()
+      process.disconnect()
+    }
+  })
+  process.send({ urls })
+}
+
+main().catch(error => {
+  console.error(error)
+  process.exit(1)
+})

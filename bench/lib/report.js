@@ -1,0 +1,112 @@
+'use strict'
+// The table: one row per figure, its target, whether it is met, and the
+// Go-pattern baseline where one applies.
+
+const fixed = (digits) => value => (typeof value === 'number' && Number.isFinite(value) ? value.toFixed(digits) : String(value))
+const f2 = fixed(2)
+const f1 = fixed(1)
+const f0 = fixed(0)
+const thousands = value => Math.round(value).toLocaleString('en-US')
+
+function check (value, op, target) {
+  if (typeof value !== 'number' || !Number.isFinite(value)) return null
+  if (op === '>=') return value >= target
+  if (op === '<=') return value <= target
+  return Math.abs(value - target) < 1e-9
+}
+
+function figure (item, name, value, format, target, baseline) {
+  const met = target ? check(value, target[0], target[1]) : null
+  return { item, name, value, shown: format(value), target: target ? `${target[0]} ${target[1]}` : '', met, baseline: baseline ?? '' }
+}
+
+function skipped (item, name, reason) {
+  return { item, name, value: null, shown: `skipped: ${reason}`, target: '', met: null, baseline: '' }
+}
+
+function rows (results) {
+  const out = []
+  const { heartbeat, storeOps, routes, fullCycle, memoryStore, picker, cluster, capacity, skippedRedis } = results
+  if (heartbeat) {
+    out.push(figure(1, 'heartbeat, memory store / same route without the claim', heartbeat.ratio.memory, f2, ['>=', 0.95]))
+    if (heartbeat.ratio.redis !== undefined) out.push(figure(1, 'heartbeat, Redis store / same route with one plain round trip', heartbeat.ratio.redis, f2, ['>=', 0.90]))
+    out.push(figure(1, 'noise floor: a second bare route / the bare route', heartbeat.ratio.noiseFloor, f2))
+  }
+  if (storeOps) {
+    for (const [operation, ours] of Object.entries(storeOps.ours)) {
+      const go = storeOps['go-pattern'][operation]
+      out.push(figure(2, `Redis round trips per ${operation}`, ours.roundTrips, f2, ['=', 1], `${f2(go.roundTrips)} (${Object.keys(go.commands).join(', ')})`))
+    }
+  }
+  if (routes) {
+    const cached = routes.rows.find(r => r.name === 'POST (catalog cache, fresh)')
+    if (routes.catalogCache.fresh) out.push(figure(2, 'Redis round trips per cache-answering POST', cached.roundTrips, f2, ['=', 1]))
+    else out.push(skipped(2, 'Redis round trips per cache-answering POST', 'no catalog cache on this build'))
+  }
+  if (fullCycle) {
+    out.push(figure(3, `full cycle, ${fullCycle.inFlight} in flight / raw ioredis ceiling`, fullCycle.ratio.ours, f2, ['>=', 0.8], f2(fullCycle.ratio['go-pattern'])))
+    out.push(figure(4, 'full cycles per second (median round)', fullCycle.cyclesPerSecond.ours, thousands, null,
+      `${thousands(fullCycle.cyclesPerSecond['go-pattern'])} (ceiling ${thousands(fullCycle.cyclesPerSecond.ceiling)})`))
+  }
+  if (storeOps) {
+    const cycleOps = ['create', 'popPending', 'complete', 'get']
+    const trips = kind => cycleOps.reduce((sum, op) => sum + storeOps[kind][op].roundTrips, 0)
+    const usec = kind => cycleOps.reduce((sum, op) => sum + storeOps[kind][op].serverCpuUsec, 0)
+    out.push(figure(4, 'round trips per full cycle', trips('ours'), f2, null, f2(trips('go-pattern'))))
+    out.push(figure(4, 'Redis server CPU µs per full cycle', usec('ours'), f1, null, f1(usec('go-pattern'))))
+  }
+  if (memoryStore) {
+    const { scaling, heap } = memoryStore
+    out.push(figure(5, 'claim at 100,000 requests over 10,000 runtimes / at 100', scaling.ratio.manyRuntimes, f2, ['<=', 1.25]))
+    out.push(figure(5, 'claim with a 50,000-long queue / a 10-long one', scaling.ratio.longQueue, f2, ['<=', 1.25]))
+    out.push(figure(5, 'heap bytes per pending request', heap.pendingBytes, f0))
+    out.push(figure(5, 'heap bytes per completed request (4-model catalog)', heap.completedBytes, f0))
+    out.push(figure(5, 'heap left after retention, % of the peak growth', 100 * heap.leftoverBytes / heap.peakGrowthBytes, f2, ['<=', 1]))
+  }
+  if (picker?.skipped) out.push(skipped(6, 'picker open', picker.skipped))
+  else if (picker) {
+    for (const [mode, label] of [['withoutWait', 'polling'], ['withWait', 'wait_ms']]) {
+      for (const kind of ['cold', 'warm', 'stale']) {
+        const r = picker[mode][kind]
+        out.push(figure(6, `open ${kind}, ${label}: HTTP requests / discoveries / ms`, r.httpRequests, v => `${f1(v)} / ${f1(r.discoveries)} / ${f0(r.msToAnswer)}`))
+      }
+    }
+    const s = picker.simultaneous
+    out.push(figure(6, `${s.opens} simultaneous opens: discoveries`, s.discoveries, f0, ['=', 1]))
+    out.push(figure(6, `${s.opens} simultaneous opens: HTTP requests per open / p50 / p99 ms`, s.httpRequestsPerOpen, v => `${f1(v)} / ${f0(s.msToAnswer.p50)} / ${f0(s.msToAnswer.p99)}`))
+    out.push(figure(6, 'report on A to held poll on B answering, p50 / p99 ms', picker.reportToHeldPoll.p50, v => `${f1(v)} / ${f1(picker.reportToHeldPoll.p99)}`))
+    out.push(figure(6, 'Redis commands a held poll sends while waiting', picker.commandsWhileHeld.commands, f0, ['=', 0]))
+  }
+  if (capacity) {
+    const { perUnit, heartbeatsPerReplicaCore } = capacity
+    out.push(figure(7, 'per heartbeat: Redis commands / server µs / replica µs', perUnit.heartbeat.commands, v => `${f2(v)} / ${f1(perUnit.heartbeat.serverUsec)} / ${f1(perUnit.heartbeat.replicaUsec)}`))
+    out.push(figure(7, 'per cold open: Redis commands / server µs / replica µs', perUnit.coldOpen.commands, v => `${f1(v)} / ${f1(perUnit.coldOpen.serverUsec)} / ${f1(perUnit.coldOpen.replicaUsec)}`))
+    out.push(figure(7, 'heartbeats per second per replica core', heartbeatsPerReplicaCore, thousands))
+  }
+  if (routes) {
+    for (const r of routes.rows) out.push(figure(7, `${r.name}: Redis commands / server µs`, r.roundTrips, v => `${f2(v)} / ${f1(r.serverCpuUsec)}`))
+  }
+  if (cluster) out.push(figure(7, `3-master Cluster, ${cluster.runtimes} runtimes: busiest / idlest master`, cluster.maxOverMin, f2, ['<=', 1.2]))
+  if (skippedRedis) out.push(skipped('1-7', 'Redis figures', skippedRedis))
+  return out
+}
+
+function table (headers, lines) {
+  const widths = headers.map((h, i) => Math.max(h.length, ...lines.map(l => String(l[i]).length)))
+  const format = cells => '| ' + cells.map((c, i) => String(c).padEnd(widths[i])).join(' | ') + ' |'
+  return [format(headers), '|' + widths.map(w => '-'.repeat(w + 2)).join('|') + '|', ...lines.map(format)].join('\n')
+}
+
+function mainTable (figures) {
+  const verdict = met => (met === null ? '' : met ? 'met' : 'MISSED')
+  return table(['#', 'figure', 'value', 'target', '', 'Go-pattern baseline'],
+    figures.map(f => [f.item, f.name, f.shown, f.target, verdict(f.met), f.baseline]))
+}
+
+function capacityTable (capacity) {
+  return table(['daemons', 'heartbeats/s', 'opens/s', 'Redis commands/s', 'replica cores', 'Redis cores', 'Cluster masters', 'pub/sub published/s', 'pub/sub delivered/s'],
+    capacity.table.map(r => [thousands(r.daemons), thousands(r.heartbeatsPerSecond), f1(r.opensPerSecond), thousands(r.redisCommandsPerSecond),
+      r.replicaCores, f2(r.redisCores), r.clusterMasters, f1(r.pubsubPublishedPerSecond), f1(r.pubsubDeliveredPerSecond)]))
+}
+
+module.exports = { rows, mainTable, capacityTable }

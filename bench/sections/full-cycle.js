@@ -1,0 +1,60 @@
+'use strict'
+// Items 3 and 4: the full cycle on Redis (create, claim, complete, read) with
+// 64 cycles in flight from one process, against the ceiling raw ioredis sets
+// on the same client and concurrency (a quarter of the rate of EVALSHA of a
+// one-key read script: a cycle is four operations), and the same cycle through
+// the Go-pattern baseline. Rounds interleave the three; each figure is the
+// median of its per-round ratios.
+const { RedisModelListStore } = require('../..')
+const { GoPatternStore } = require('../lib/go-pattern-store')
+const { interleave, median, medianRatio } = require('../lib/stats')
+const { rate } = require('../lib/load')
+const { result } = require('../lib/catalog')
+
+const inFlight = 64
+const operationsPerCycle = 4
+const readLua = "return redis.call('GET', KEYS[1])"
+
+async function cycle (store, runtimeId) {
+  const created = await store.create(runtimeId)
+  const claimed = await store.popPending(runtimeId)
+  await store.complete(runtimeId, claimed.id, result)
+  const read = await store.get(runtimeId, created.id)
+  if (read.status !== 'completed') throw new Error(`a full cycle ended ${read.status}`)
+}
+
+async function fullCycle ({ server, runId, rounds, roundMs }) {
+  const client = server.connect()
+  try {
+    const ours = new RedisModelListStore({ redis: client, keyPrefix: `bench-${runId}-cycle` })
+    const go = new GoPatternStore({ redis: client, keyPrefix: `bench-${runId}-gocycle` })
+    client.defineCommand('benchReadOneKey', { numberOfKeys: 1, lua: readLua })
+    const readKeys = Array.from({ length: inFlight }, (_, i) => `bench-${runId}-read-${i}`)
+    for (const key of readKeys) await client.set(key, 'a short value')
+    const runtime = (name, worker) => `${runId}-${name}-${worker}`
+
+    const contenders = ms => ({
+      ceiling: async () => await rate(inFlight, ms, worker => client.benchReadOneKey(readKeys[worker])) / operationsPerCycle,
+      ours: () => rate(inFlight, ms, worker => cycle(ours, runtime('ours', worker))),
+      'go-pattern': () => rate(inFlight, ms, worker => cycle(go, runtime('go', worker)))
+    })
+    // Warm-up: scripts loaded, JIT settled.
+    await interleave(contenders(300), 1)
+    const rates = await interleave(contenders(roundMs), rounds)
+    return {
+      inFlight,
+      rounds,
+      roundMs,
+      cyclesPerSecond: Object.fromEntries(Object.entries(rates).map(([name, values]) => [name, median(values)])),
+      ratio: {
+        ours: medianRatio(rates.ours, rates.ceiling),
+        'go-pattern': medianRatio(rates['go-pattern'], rates.ceiling)
+      },
+      rates
+    }
+  } finally {
+    client.disconnect()
+  }
+}
+
+module.exports = { fullCycle }
