@@ -1,10 +1,10 @@
 import type { FastifyBaseLogger, FastifyRequest } from 'fastify'
 import type { PendingModelList } from './schemas'
-import { kHasPendingNow, type ModelListStore } from './store'
+import type { ModelListStore } from './store'
+import type { StoreCapabilities } from './capabilities'
 import { bounded } from './bounded'
 import { OutageLog } from './outage-log'
 
-type HasPendingNow = (runtimeId: string) => boolean
 export type ClaimPendingModelList = (runtimeId: string, request?: FastifyRequest) => Promise<PendingModelList | null>
 
 /**
@@ -15,12 +15,12 @@ export type ClaimPendingModelList = (runtimeId: string, request?: FastifyRequest
  */
 export function makeClaimPendingModelList (
   store: ModelListStore,
+  { hasPendingNow }: StoreCapabilities,
   log: FastifyBaseLogger,
   probeTimeoutMs: number,
   storeTimeoutMs: number,
   now: () => number
 ): ClaimPendingModelList {
-  const hasPendingNow = (store as { [kHasPendingNow]?: HasPendingNow })[kHasPendingNow]?.bind(store)
   const outage = new OutageLog('fastify-model-list: heartbeat claim failed', now)
 
   return async function claimPendingModelList (runtimeId, request) {

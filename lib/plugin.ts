@@ -3,6 +3,7 @@ import fp from 'fastify-plugin'
 import type { ModelListStore } from './store'
 import { resolveOptions, type FastifyModelListOptions, type ResolvedOptions } from './options'
 import { makeClaimPendingModelList, type ClaimPendingModelList } from './heartbeat'
+import { detectCapabilities } from './capabilities'
 import { schemaSerializerCompiler, strictValidatorCompiler } from './validator'
 import { createRoute, getRoute } from './routes/frontend'
 import { reportRoute } from './routes/daemon'
@@ -35,9 +36,11 @@ async function routes (app: FastifyInstance, options: ResolvedOptions): Promise<
 async function modelList (app: FastifyInstance, options: FastifyModelListOptions): Promise<void> {
   const resolved = resolveOptions(app, options)
   const { store } = resolved
+  const capabilities = detectCapabilities(store)
+  capabilities.useLog?.(app.log)
 
   app.decorate('modelListStore', store)
-  app.decorate('claimPendingModelList', makeClaimPendingModelList(store, app.log, resolved.heartbeatProbeTimeoutMs, resolved.storeTimeoutMs, resolved.now))
+  app.decorate('claimPendingModelList', makeClaimPendingModelList(store, capabilities, app.log, resolved.heartbeatProbeTimeoutMs, resolved.storeTimeoutMs, resolved.now))
   // Only what the plugin built: a store object or a Redis client given to it stays open.
   if (resolved.ownsStore) app.addHook('onClose', async () => { await store.close() })
 

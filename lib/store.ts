@@ -8,7 +8,7 @@ export interface ModelListResult {
   fallback?: boolean
 }
 
-/** What the plugin needs of a store; the built-in ones add optional capabilities. */
+/** What the plugin needs of a store; the built-in ones add optional capabilities (lib/capabilities.ts). */
 export interface ModelListStore {
   create(runtimeId: string, options?: { coalesce?: boolean }): Promise<ModelListRequest>
   get(runtimeId: string, requestId: string): Promise<ModelListRequest | null>
@@ -28,10 +28,6 @@ export interface WorkBackend {
   settle(runtimeId: string, id: string, outcome: Outcome): Promise<WorkRecord | null>
   close(): Promise<void>
 }
-
-// A synchronous answer to hasPending, for the heartbeat's hot path: a store that
-// can answer at once saves the caller a timer and a promise.
-export const kHasPendingNow = Symbol('fastify-model-list.hasPendingNow')
 
 interface StoredResult { models: ModelEntry[], supported: boolean }
 

@@ -1,5 +1,6 @@
 import { Lifecycle, type LifecycleOptions, type Outcome, type WorkRecord } from '../lifecycle'
-import { kHasPendingNow, WorkModelListStore, type WorkBackend } from '../store'
+import { WorkModelListStore, type WorkBackend } from '../store'
+import { kHasPendingNow } from '../capabilities'
 import { checkId, newId } from '../ids'
 import { PendingQueue } from './pending-queue'
 

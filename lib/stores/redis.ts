@@ -3,7 +3,9 @@ import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import type { Cluster, Redis } from 'ioredis'
 import { given, Lifecycle, type LifecycleOptions, type Outcome, type WorkRecord, type WorkStatus } from '../lifecycle'
+import type { FastifyBaseLogger } from 'fastify'
 import { WorkModelListStore, type WorkBackend } from '../store'
+import { kUseLog } from '../capabilities'
 import { InvalidOptionError } from '../errors'
 import { newId } from '../ids'
 import type { RedisClient } from './redis-client'
@@ -40,7 +42,9 @@ type ScriptName = keyof typeof scripts
 
 // Redis turns a script's false into null; ioredis-mock keeps it false.
 type Missing = null | false
-type Reply = [string, WorkStatus, string, string, string, string | Missing, string | Missing] | Missing
+// id s c u d r e, then the keys of unreadable records the script removed (one per
+// line, when there were any); id '' when there is no record.
+type Reply = [string, WorkStatus, string, string, string, string | Missing, string | Missing, (string | Missing)?] | Missing
 type ScriptCall = (...args: Array<string | number>) => Promise<unknown>
 
 const luaDir = join(__dirname, 'lua')
@@ -53,9 +57,18 @@ const commands = Object.entries(scripts).map(([operation, file]) => {
   return { operation: operation as ScriptName, name: `modelList_${operation}_${hash}`, lua, numberOfKeys: Number(file.split('-').pop()) }
 })
 
-function parse (runtimeId: string, reply: Reply): WorkRecord | null {
+/** Where the keys of removed unreadable records are told, until the plugin gives its logger. */
+type Unreadable = (keys: string[]) => void
+
+function warnUnreadable (keys: string[]): void {
+  process.emitWarning(`removed unreadable model list records (a field missing or malformed: edited by hand, or written by another version): ${keys.join(', ')}`, 'FastifyModelListWarning')
+}
+
+function parse (runtimeId: string, reply: Reply, unreadable: Unreadable): WorkRecord | null {
   if (reply === null || reply === false) return null
-  const [id, status, created, updated, deadline, result, error] = reply
+  const [id, status, created, updated, deadline, result, error, discarded] = reply
+  if (typeof discarded === 'string') unreadable(discarded.split('\n'))
+  if (id === '') return null
   const record: WorkRecord = { id, runtimeId, status, createdAt: Number(created), updatedAt: Number(updated), deadline: Number(deadline) }
   if (typeof result === 'string') record.result = result
   if (typeof error === 'string') record.error = error
@@ -68,6 +81,7 @@ class RedisBackend implements WorkBackend {
   private readonly keyPrefix: string
   /** The instant scripts take as now: '' has them read the Redis server's clock. */
   private readonly now: () => number | ''
+  unreadable: Unreadable = warnUnreadable
 
   constructor (lifecycle: Lifecycle, redis: Redis | Cluster, keyPrefix: string, serverClock: boolean) {
     this.lifecycle = lifecycle
@@ -100,6 +114,10 @@ class RedisBackend implements WorkBackend {
     return `${this.runtimeKey(runtimeId)}:seq`
   }
 
+  private parse (runtimeId: string, reply: Reply): WorkRecord | null {
+    return parse(runtimeId, reply, this.unreadable)
+  }
+
   // The arguments every script starts with (see lua/lifecycle.lua).
   private common (): [number | '', number, string, string] {
     const { lifecycle } = this
@@ -110,12 +128,12 @@ class RedisBackend implements WorkBackend {
     const id = newId()
     const reply = await this.call.create(this.queueKey(runtimeId), this.sequenceKey(runtimeId), this.recordKey(runtimeId, id), ...this.common(),
       id, this.lifecycle.pendingTimeoutMs, coalesce ? '1' : '0') as Reply
-    return parse(runtimeId, reply) as WorkRecord
+    return this.parse(runtimeId, reply) as WorkRecord
   }
 
   async get (runtimeId: string, id: string): Promise<WorkRecord | null> {
     const reply = await this.call.get(this.recordKey(runtimeId, id), ...this.common(), id) as Reply
-    return parse(runtimeId, reply)
+    return this.parse(runtimeId, reply)
   }
 
   async hasPending (runtimeId: string): Promise<boolean> {
@@ -124,14 +142,14 @@ class RedisBackend implements WorkBackend {
 
   async popPending (runtimeId: string): Promise<WorkRecord | null> {
     const reply = await this.call.popPending(this.queueKey(runtimeId), ...this.common(), this.lifecycle.runningTimeoutMs) as Reply
-    return parse(runtimeId, reply)
+    return this.parse(runtimeId, reply)
   }
 
   async settle (runtimeId: string, id: string, outcome: Outcome): Promise<WorkRecord | null> {
     const payload = outcome.status === 'completed' ? outcome.result : outcome.error
     const reply = await this.call.settle(this.recordKey(runtimeId, id), this.queueKey(runtimeId), ...this.common(),
       id, outcome.status, payload) as Reply
-    return parse(runtimeId, reply)
+    return this.parse(runtimeId, reply)
   }
 
   async close (): Promise<void> {
@@ -148,6 +166,8 @@ export function checkKeyPrefix (keyPrefix: unknown): string {
 }
 
 export class RedisModelListStore extends WorkModelListStore {
+  declare protected readonly backend: RedisBackend
+
   constructor (options: RedisModelListStoreOptions) {
     const { redis } = options ?? {}
     if (typeof redis?.defineCommand !== 'function') {
@@ -156,6 +176,14 @@ export class RedisModelListStore extends WorkModelListStore {
     const keyPrefix = checkKeyPrefix(given(options.keyPrefix, defaultKeyPrefix))
     // The backend works with ioredis's own types; the public option is structural.
     // Given no clock, every time is the Redis server's: replicas agree on deadlines.
-    super(new RedisBackend(new Lifecycle(options), redis as unknown as Redis | Cluster, keyPrefix, options.now === undefined))
+    // ioredis-mock's server is this process, and its TIME's milliseconds are
+    // noise: there, this process's clock is the server's.
+    const serverClock = options.now === undefined && !/RedisMock/.test(redis.constructor.name)
+    super(new RedisBackend(new Lifecycle(options), redis as unknown as Redis | Cluster, keyPrefix, serverClock))
+  }
+
+  // Each unreadable record is removed by the script that meets it, so each is logged once.
+  [kUseLog] (log: FastifyBaseLogger): void {
+    this.backend.unreadable = keys => log.warn({ keys }, 'fastify-model-list: removed unreadable records (a field missing or malformed: edited by hand, or written by another version)')
   }
 }

@@ -7,7 +7,7 @@ end
 local deadline = after(ARGV[6])
 local member = string.format('%015d', redis.call('INCR', KEYS[2])) .. ':' .. ARGV[5]
 local record = { 'pending', now, now, deadline, false, false }
-store(KEYS[3], 's', 'pending', 'c', now, 'u', now, 'd', deadline, 'm', member)
+store(KEYS[3], 's', 'pending', 'c', now, 'u', now, 'd', deadline, 'm', member, 'v', layout)
 redis.call('ZADD', KEYS[1], deadline, member)
 redis.call('PEXPIRE', KEYS[1], retention)
 redis.call('PEXPIRE', KEYS[2], retention)

@@ -5,7 +5,8 @@
 -- (ms), ARGV[3] pending timeout error, ARGV[4] running timeout error; a
 -- script's own arguments follow.
 -- A record is a hash: s status, c created, u updated, d deadline, r result,
--- e error, m its member in the runtime's queue.
+-- e error, m its member in the runtime's queue, v the layout it was written in
+-- (records from before `v` have the same fields and read the same).
 
 local now = ARGV[1]
 if now == '' then
@@ -21,14 +22,37 @@ local function after(ms)
   return string.format('%.0f', tonumber(now) + tonumber(ms))
 end
 
+local layout = '1'
+-- The field each status needs besides s, c, u and d.
+local needs = { pending = 7, running = 1, completed = 5, failed = 6, timeout = 6 }
+-- Keys of unreadable records this call removed, for the caller to log.
+local discarded = {}
+
+-- Whether every field the record's status needs is there, times as numbers.
+local function readable(record)
+  local need = needs[record[1]]
+  return need ~= nil and record[need] and tonumber(record[2]) and tonumber(record[3]) and tonumber(record[4])
+end
+
+-- A record as a list (s c u d r e m, false where absent), or nil when it is
+-- gone. One that cannot be read (a field missing or malformed: edited by hand,
+-- or written by another version) is removed and reported, rather than failing
+-- every script that meets it.
 local function load(key)
-  local record = redis.call('HMGET', key, 's', 'c', 'u', 'd', 'r', 'e', 'm')
-  -- A missing field is nil in Redis and a truthy null on ioredis-mock.
-  for i = 1, 7 do
-    if type(record[i]) ~= 'string' then record[i] = false end
+  local record = redis.pcall('HMGET', key, 's', 'c', 'u', 'd', 'r', 'e', 'm')
+  local found = record['err'] ~= nil
+  if not found then
+    -- A missing field is nil in Redis and a truthy null on ioredis-mock.
+    for i = 1, 7 do
+      if type(record[i]) ~= 'string' then record[i] = false else found = true end
+    end
+    if found and readable(record) then return record end
   end
-  if not record[1] then return nil end
-  return record
+  if found then
+    redis.call('DEL', key)
+    discarded[#discarded + 1] = key
+  end
+  return nil
 end
 
 -- A record changed is kept for `retention` after the change.
@@ -66,14 +90,22 @@ local function head(queue)
     if #first == 0 then return nil end
     local member = first[1]
     local id = string.match(member, ':(.*)$')
-    local key = prefix .. id
-    local record = load(key)
-    if record and expire(key, record)[1] == 'pending' then return id, key, record, member end
+    local record = id and load(prefix .. id)
+    if record and expire(prefix .. id, record)[1] == 'pending' then return id, prefix .. id, record, member end
     -- Claims and reports take their entries out: this one outlived its record.
     redis.call('ZREM', queue, member)
   end
 end
 
+-- A script's answer: the record (id s c u d r e), then the keys it discarded,
+-- one per line. (One table constructor: ioredis-mock cannot return a table grown later.)
 local function reply(id, record)
-  return { id, record[1], record[2], record[3], record[4], record[5], record[6] }
+  local keys = #discarded > 0 and table.concat(discarded, '\n') or nil
+  return { id, record[1], record[2], record[3], record[4], record[5], record[6], keys }
+end
+
+-- No record: false, or, when unreadable ones were discarded, an empty id before their keys.
+local function missing()
+  if #discarded == 0 then return false end
+  return reply('', { '', '', '', '', '', '' })
 end

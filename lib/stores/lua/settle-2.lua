@@ -2,7 +2,7 @@
 -- ARGV[6] 'completed' or 'failed', ARGV[7] the result (completed) or the error (failed).
 -- Compare-and-set: only a live record takes the report; a late one changes nothing.
 local record = load(KEYS[1])
-if not record then return false end
+if not record then return missing() end
 if not live(expire(KEYS[1], record)) then return reply(ARGV[5], record) end
 -- A request reported before its claim is no longer claimable.
 if record[1] == 'pending' then redis.call('ZREM', KEYS[2], record[7]) end
