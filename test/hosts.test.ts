@@ -3,7 +3,8 @@
 // and our routes keep their strict validation and their serialization there.
 import t, { type Test } from 'tap'
 import Fastify, { type FastifyInstance, type FastifyRequest, type FastifyServerOptions } from 'fastify'
-import { serializerCompiler as zodSerializerCompiler, validatorCompiler as zodValidatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod'
+import { jsonSchemaTransform, serializerCompiler as zodSerializerCompiler, validatorCompiler as zodValidatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod'
+import fastifySwagger from '@fastify/swagger'
 import { z } from 'zod'
 import { TypeBoxValidatorCompiler, type TypeBoxTypeProvider, Type as HostType } from '@fastify/type-provider-typebox'
 import ajvFormats from 'ajv-formats'
@@ -105,6 +106,32 @@ const hosts: HostCase[] = [
       app.log.level = 'silent'
       const res = await app.inject({ method: 'POST', url: '/api/daemon/heartbeat/rt-1' })
       t.equal(res.statusCode, 200, "the host's own zod route still answers with its compilers")
+    }
+  },
+  {
+    name: "the zod type provider with @fastify/swagger and zod's jsonSchemaTransform, kept to the host's routes",
+    before: async app => {
+      app.setValidatorCompiler(zodValidatorCompiler)
+      app.setSerializerCompiler(zodSerializerCompiler)
+      // zod's transform reads every schema as zod: our routes' TypeBox schemas pass through as they are.
+      const ours = (url: string): boolean => url.startsWith('/api/runtimes/') || url.startsWith('/api/daemon/runtimes/')
+      await app.register(fastifySwagger, {
+        openapi: { info: { title: 'host', version: '1.0.0' } },
+        transform: input => ours(input.url) ? { schema: input.schema, url: input.url } : jsonSchemaTransform(input)
+      })
+      app.withTypeProvider<ZodTypeProvider>().post('/api/signup', { schema: { body: z.object({ email: z.string() }) } }, async () => 'ok')
+    },
+    check: async (t, app) => {
+      const paths = app.swagger().paths as Record<string, any>
+      t.strictSame(Object.keys(paths).sort(), [
+        '/api/daemon/heartbeat/{runtimeId}',
+        '/api/daemon/runtimes/{runtimeId}/models/{requestId}/result',
+        '/api/runtimes/{runtimeId}/models',
+        '/api/runtimes/{runtimeId}/models/{requestId}',
+        '/api/signup'
+      ])
+      t.equal(paths['/api/runtimes/{runtimeId}/models'].post.parameters[0].schema.pattern, '^[A-Za-z0-9_-]{1,100}$', 'our schemas, as TypeBox wrote them')
+      t.equal(paths['/api/signup'].post.requestBody.content['application/json'].schema.properties.email.type, 'string', "the host's zod schemas, converted")
     }
   },
   {
