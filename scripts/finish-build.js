@@ -19,12 +19,13 @@ writeFileSync(join(root, 'dist', 'index.mjs'), [
   `export const { ${names.join(', ')} } = cjs`,
   ''
 ].join('\n'))
-// For TypeScript under "moduleResolution": "node16"/"nodenext": a default import
-// of the CommonJS entry would be its whole exports object.
+// TypeScript resolves the "import" condition here. A named import of the
+// CommonJS entry reads the same under node16, nodenext and bundler, where a
+// default import would mean module.exports in the first two and
+// exports.default in the last.
 writeFileSync(join(root, 'dist', 'index.d.mts'), [
-  "import cjs from './index.js'",
+  "import { fastifyModelList } from './index.js'",
   "export * from './index.js'",
-  'declare const fastifyModelList: typeof cjs.default',
   'export default fastifyModelList',
   ''
 ].join('\n'))

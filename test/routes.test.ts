@@ -735,7 +735,7 @@ t.test('bad ids: 400 FST_ERR_VALIDATION in every route, before the hook, store u
     t.test(name, async t => {
       // Fastify's router refuses a segment over maxParamLength (100) itself: raise
       // it so the plugin's own id check is what answers.
-      const s = await setup(t, { spy: true, server: { maxParamLength: 500 } })
+      const s = await setup(t, { spy: true, server: { routerOptions: { maxParamLength: 500 } } })
       const requests: Array<[string, () => Promise<LightMyRequestResponse>]> = [
         ['POST create, runtimeId', async () => await s.create(bad)],
         ['GET, runtimeId', async () => await s.poll(bad, goodRequestId)],
