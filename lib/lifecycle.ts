@@ -107,6 +107,22 @@ export class Lifecycle {
     record.deadline = now + this.runningTimeoutMs
   }
 
+  /** Whether a record is still the claim made at `claimedAt`: running, unchanged since. */
+  isClaim (record: WorkRecord, claimedAt: number): boolean {
+    return record.status === 'running' && record.updatedAt === claimedAt
+  }
+
+  /**
+   * Hands a claim nobody heard about back: pending again, with the deadline it
+   * had (its creation plus the pending timeout), so it is claimed again or
+   * times out as never claimed.
+   */
+  handBack (record: WorkRecord, now: number): void {
+    record.status = 'pending'
+    record.updatedAt = now
+    record.deadline = record.createdAt + this.pendingTimeoutMs
+  }
+
   /**
    * Applies a report to a record read as of `now` (timeouts applied); true when
    * it landed. A late one changes nothing.

@@ -1,6 +1,7 @@
 import type { ModelEntry, ModelListRequest } from './schemas'
 import type { Outcome, WorkRecord } from './lifecycle'
 import { checkId } from './ids'
+import { kHandBack } from './capabilities'
 
 export interface ModelListResult {
   models: ModelEntry[]
@@ -26,6 +27,8 @@ export interface WorkBackend {
   hasPending(runtimeId: string): Promise<boolean>
   popPending(runtimeId: string): Promise<WorkRecord | null>
   settle(runtimeId: string, id: string, outcome: Outcome): Promise<WorkRecord | null>
+  /** Back to pending if still running since `claimedAt` (the claim's update time); the record, or null. */
+  handBack(runtimeId: string, id: string, claimedAt: number): Promise<WorkRecord | null>
   close(): Promise<void>
 }
 
@@ -95,6 +98,11 @@ export abstract class WorkModelListStore implements ModelListStore {
 
   async close (): Promise<void> {
     await this.backend.close()
+  }
+
+  async [kHandBack] (runtimeId: string, claim: ModelListRequest): Promise<boolean> {
+    checkIds(runtimeId, claim.id)
+    return await this.backend.handBack(runtimeId, claim.id, Date.parse(claim.updated_at)) !== null
   }
 }
 

@@ -6,7 +6,10 @@ import RedisMock from 'ioredis-mock'
 import type Redis from 'ioredis'
 import fastifyModelList, { MemoryModelListStore, RedisModelListStore, type FastifyModelListOptions, type ModelListStore } from '../lib/index'
 import { Clock } from './helpers/clock'
-import { buildHost, hang, hostHooks, spyStore, type Host, type SpyStore } from './helpers/host'
+import { buildHost, hang, hostHooks, spyStore, type Host, type LogLine, type SpyStore } from './helpers/host'
+import { kHandBack, type StoreCapabilities } from '../lib/capabilities'
+
+type HandBack = NonNullable<StoreCapabilities['handBack']>
 
 interface Setup extends Host {
   clock: Clock
@@ -154,7 +157,7 @@ t.test('a slow or failing store costs the heartbeat its bound and answers null',
     t.equal(claimFailures(s), 1, 'the time-out is logged')
   })
 
-  t.test('a claim abandoned by the time-out that lands later ends as timeout', async t => {
+  t.test('a claim abandoned by the time-out that lands later, on a store that cannot hand back, ends as timeout', async t => {
     let land: (() => void) | undefined
     const s = await setup(t, {
       spy: {
@@ -190,6 +193,85 @@ t.test('a slow or failing store costs the heartbeat its bound and answers null',
       t.equal(lines[0]?.runtimeId, 'rt-1', 'and the runtime id')
     })
   }
+})
+
+t.test('regression: a claim that landed after its heartbeat gave up was lost to a timeout', async t => {
+  // A store object around a memory store, with its hand-back capability, whose
+  // claims land only when `land` is called: after the heartbeat's bound.
+  async function lateStore (t: Test, landing: (inner: MemoryModelListStore, runtimeId: string) => Promise<unknown>, handBack?: HandBack): Promise<Setup & { land: () => Promise<void> }> {
+    const clock = new Clock()
+    const inner = new MemoryModelListStore({ now: clock.now })
+    t.teardown(() => inner.close())
+    let land: (() => void) | undefined
+    const spied = spyStore(inner, {
+      popPending: async (runtimeId: string) => await new Promise((resolve, reject) => {
+        land = () => { landing(inner, runtimeId).then(resolve, reject) }
+      })
+    })
+    Object.assign(spied, { [kHandBack]: handBack ?? inner[kHandBack].bind(inner) })
+    const host = await buildHost({ store: spied, storeTimeoutMs: 50 })
+    t.teardown(() => host.app.close())
+    const turns = async (): Promise<void> => {
+      for (let i = 0; i < 5; i++) await new Promise(resolve => setImmediate(resolve))
+    }
+    return {
+      ...host,
+      clock,
+      inner,
+      spy: spied,
+      claim: async (runtimeId) => await host.app.claimPendingModelList(runtimeId),
+      land: async () => { land?.(); await turns() }
+    }
+  }
+  const warnings = (s: Host): LogLine[] => s.log.lines.filter(line => line.level === 40)
+
+  t.test('handed back: pending again, and the next heartbeat claims it', async t => {
+    const s = await lateStore(t, async (inner, runtimeId) => await inner.popPending(runtimeId))
+    const { id } = await s.inner.create('rt-1')
+    t.equal(await within(t, 50, async () => await s.claim('rt-1')), null, 'the heartbeat gave up')
+    await s.land()
+    t.equal((await s.inner.get('rt-1', id))?.status, 'pending', 'the late claim was handed back')
+    t.match(warnings(s), [{ msg: /landed after its heartbeat gave up: handed back/, runtimeId: 'rt-1', requestId: id, handedBack: true }])
+    s.spy!.popPending = async (runtimeId: string) => await s.inner.popPending(runtimeId)
+    t.same(await s.claim('rt-1'), { id }, 'claimed by the next heartbeat')
+    s.clock.advance(60_001)
+    t.equal((await s.inner.get('rt-1', id))?.status, 'timeout', 'and only then runs its running timeout')
+  })
+
+  t.test('not handed back when it changed before the hand-back', async t => {
+    const s = await lateStore(t, async (inner, runtimeId) => {
+      const claimed = await inner.popPending(runtimeId)
+      await inner.fail(runtimeId, claimed!.id, 'reported by a daemon that heard of it anyway')
+      return claimed
+    })
+    const { id } = await s.inner.create('rt-1')
+    t.equal(await s.claim('rt-1'), null)
+    await s.land()
+    t.equal((await s.inner.get('rt-1', id))?.status, 'failed', 'left as it is')
+    t.match(warnings(s), [{ msg: /changed before it could be handed back/, handedBack: false }])
+  })
+
+  t.test('a late claim that found nothing, or failed, hands nothing back', async t => {
+    for (const landing of [async () => null, async () => { throw new Error('ECONNRESET') }]) {
+      let handBacks = 0
+      const s = await lateStore(t, landing, async () => { handBacks++; return true })
+      await s.inner.create('rt-1')
+      t.equal(await s.claim('rt-1'), null)
+      await s.land()
+      t.equal(handBacks, 0)
+      t.same(warnings(s), [])
+      t.equal(claimFailures(s), 1, 'only the time-out is logged')
+    }
+  })
+
+  t.test('a hand-back that fails is logged; the claim then runs out its timeout', async t => {
+    const s = await lateStore(t, async (inner, runtimeId) => await inner.popPending(runtimeId), async () => { throw new Error('ECONNRESET') })
+    const { id } = await s.inner.create('rt-1')
+    t.equal(await s.claim('rt-1'), null)
+    await s.land()
+    t.match(s.log.errors(), [{ msg: /heartbeat claim failed/ }, { msg: /handing back a late claim failed/, err: { message: 'ECONNRESET' } }])
+    t.equal((await s.inner.get('rt-1', id))?.status, 'running')
+  })
 })
 
 t.test('on the Redis store (ioredis-mock): the same claim', async t => {

@@ -2,6 +2,7 @@ import { mock } from 'node:test'
 import t, { type Test } from 'tap'
 import { MemoryModelListStore } from '../lib/stores/memory'
 import { Clock } from './helpers/clock'
+import { kHandBack } from '../lib/capabilities'
 
 // What the memory store promises beyond the shared contract: costs that do not
 // grow with what other runtimes store, and memory returned without new traffic.
@@ -233,6 +234,21 @@ t.test('a clock that steps back keeps claims oldest first and drops the entry it
   t.equal((await store.popPending('rt'))?.id, first.id, 'the older request first, still claimable')
   t.equal(await store.hasPending('rt'), false, 'the second one, filed under a later deadline, is read and found timed out')
   t.equal((await store.get('rt', second.id))?.status, 'timeout')
+})
+
+t.test('a claim handed back after the clock stepped back goes behind what was queued since', async t => {
+  const clock = new Clock()
+  const store = new MemoryModelListStore({ now: clock.now })
+  t.teardown(() => store.close())
+  const first = await store.create('rt')
+  const claim = await store.popPending('rt')
+  clock.advance(-10_000)
+  const second = await store.create('rt')
+  t.equal(await store[kHandBack]('rt', claim!), true)
+  t.equal((await store.popPending('rt'))?.id, second.id, 'its deadline is later than the newer one\'s')
+  t.equal((await store.popPending('rt'))?.id, first.id, 'but it is claimable again')
+  clock.advance(30_001)
+  t.equal(await store.hasPending('rt'), false)
 })
 
 t.test('constructor options are checked, naming the option', async t => {

@@ -78,6 +78,18 @@ class MemoryBackend implements WorkBackend {
     return { ...record }
   }
 
+  async handBack (runtimeId: string, id: string, claimedAt: number): Promise<WorkRecord | null> {
+    const now = this.lifecycle.now()
+    const record = this.read(runtimeId, id, now)
+    if (record === undefined || !this.lifecycle.isClaim(record, claimedAt)) return null
+    this.lifecycle.handBack(record, now)
+    this.touch(record)
+    let queue = this.queues.get(runtimeId)
+    if (queue === undefined) this.queues.set(runtimeId, queue = new PendingQueue())
+    queue.unshift(record.id, record.deadline)
+    return { ...record }
+  }
+
   async close (): Promise<void> {
     clearInterval(this.sweeper)
     clearImmediate(this.sweepingOn)

@@ -25,6 +25,24 @@ export class PendingQueue {
     this.deadlines.push(Math.max(deadline, last))
   }
 
+  /**
+   * Puts a claim handed back where it was, at the front; or at the back when
+   * its deadline would break the order (a clock that stepped back), since
+   * order here is what lets expired entries leave in one search.
+   */
+  unshift (id: string, deadline: number): void {
+    if (this.size > 0 && deadline > this.deadlines[this.head]) {
+      this.push(id, deadline)
+    } else if (this.head > 0) {
+      this.head--
+      this.ids[this.head] = id
+      this.deadlines[this.head] = deadline
+    } else {
+      this.ids.unshift(id)
+      this.deadlines.unshift(deadline)
+    }
+  }
+
   /** The oldest id, or undefined when empty. */
   peek (): string | undefined {
     return this.size > 0 ? this.ids[this.head] : undefined

@@ -36,7 +36,8 @@ const scripts = {
   get: 'get-1',
   hasPending: 'has-pending-1',
   popPending: 'pop-pending-1',
-  settle: 'settle-2'
+  settle: 'settle-2',
+  handBack: 'hand-back-2'
 } as const
 type ScriptName = keyof typeof scripts
 
@@ -149,6 +150,12 @@ class RedisBackend implements WorkBackend {
     const payload = outcome.status === 'completed' ? outcome.result : outcome.error
     const reply = await this.call.settle(this.recordKey(runtimeId, id), this.queueKey(runtimeId), ...this.common(),
       id, outcome.status, payload) as Reply
+    return this.parse(runtimeId, reply)
+  }
+
+  async handBack (runtimeId: string, id: string, claimedAt: number): Promise<WorkRecord | null> {
+    const reply = await this.call.handBack(this.recordKey(runtimeId, id), this.queueKey(runtimeId), ...this.common(),
+      id, claimedAt, this.lifecycle.pendingTimeoutMs) as Reply
     return this.parse(runtimeId, reply)
   }
 

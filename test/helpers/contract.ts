@@ -1,11 +1,21 @@
 import { randomUUID } from 'node:crypto'
 import type { Test } from 'tap'
 import type { LifecycleOptions } from '../../lib/lifecycle'
-import type { ModelEntry } from '../../lib/schemas'
+import type { ModelEntry, ModelListRequest } from '../../lib/schemas'
 import type { ModelListStore } from '../../lib/store'
 import type { Backend } from './backends'
 import { Clock } from './clock'
 import { ready } from './redis'
+import { kHandBack } from '../../lib/capabilities'
+
+type HandBack = (runtimeId: string, claim: ModelListRequest) => Promise<boolean>
+
+/** The store's hand-back capability (the built-in stores have it). */
+function handBackOf (store: ModelListStore): HandBack {
+  const handBack = (store as unknown as Record<symbol, HandBack | undefined>)[kHandBack]
+  if (handBack === undefined) throw new Error('the built-in stores hand claims back')
+  return handBack.bind(store)
+}
 
 const uuidV4 = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/
 
@@ -311,6 +321,66 @@ export function storeContract (t: Test, backend: Backend): void {
       }
       t.equal((await store.get(rt, created.id))?.status, 'pending')
       t.ok(await store.hasPending(rt))
+    })
+
+    t.test('a claim handed back is claimable again, in its place, with the deadline it had', async t => {
+      const { clock, store, rt } = setup()
+      const handBack = handBackOf(store)
+      const first = await store.create(rt)
+      clock.advance(1)
+      const second = await store.create(rt)
+      clock.advance(10_000)
+      const claim = await store.popPending(rt) as ModelListRequest
+      t.equal(claim.id, first.id)
+      clock.advance(2_000)
+      t.equal(await handBack(rt, claim), true)
+      const at = new Date(clock.t).toISOString()
+      t.same(await store.get(rt, first.id), { ...first, updated_at: at }, 'pending again, changed now')
+      t.equal(await store.hasPending(rt), true)
+      t.equal((await store.create(rt, { coalesce: true })).id, first.id, 'a POST joins it')
+      clock.advance(1)
+      t.equal((await store.popPending(rt))?.id, first.id, 'claimed first again: it keeps its place')
+      t.equal((await store.popPending(rt))?.id, second.id)
+      t.equal(await store.popPending(rt), null)
+    })
+
+    t.test('a hand-back changes nothing unless the request is still that claim', async t => {
+      const { clock, store, rt } = setup()
+      const handBack = handBackOf(store)
+      const reported = await store.create(rt)
+      const reportedClaim = await store.popPending(rt) as ModelListRequest
+      const completed = await store.complete(rt, reported.id, { models: catalog, supported: true })
+      t.equal(await handBack(rt, reportedClaim), false, 'reported meanwhile')
+      t.same(await store.get(rt, reported.id), completed)
+
+      const reclaimed = await store.create(rt)
+      const firstClaim = await store.popPending(rt) as ModelListRequest
+      clock.advance(1)
+      t.equal(await handBack(rt, firstClaim), true)
+      clock.advance(1)
+      const secondClaim = await store.popPending(rt) as ModelListRequest
+      t.equal(await handBack(rt, firstClaim), false, 'claimed anew since')
+      t.same(await store.get(rt, reclaimed.id), secondClaim)
+      t.equal(await handBack(runtime(), secondClaim), false, 'another runtime\'s')
+      t.equal(await handBack(rt, { ...secondClaim, id: randomUUID() }), false, 'an unknown request')
+
+      clock.advance(60_001)
+      t.equal(await handBack(rt, secondClaim), false, 'past its running timeout')
+      t.match(await store.get(rt, reclaimed.id), { status: 'timeout', error: 'daemon did not finish within 60 seconds' })
+      t.equal(await store.hasPending(rt), false)
+      await t.rejects(handBack('bad id', secondClaim), { code: 'FST_MODEL_LIST_INVALID_ID' })
+    })
+
+    t.test('a claim handed back after its pending deadline times out as never claimed', async t => {
+      const { clock, store, rt } = setup()
+      const created = await store.create(rt)
+      clock.advance(29_000)
+      const claim = await store.popPending(rt) as ModelListRequest
+      clock.advance(1_001)
+      t.equal(await handBackOf(store)(rt, claim), true)
+      t.equal(await store.hasPending(rt), false, 'not claimable')
+      t.equal(await store.popPending(rt), null)
+      t.match(await store.get(rt, created.id), { status: 'timeout', error: 'daemon did not respond within 30 seconds' })
     })
 
     if (backend.clockRetention) {
