@@ -62,6 +62,13 @@ async function main () {
     console.log(`\nCatalog of ${laptop.id}:\n`)
     printCatalog(request.models)
 
+    // The picker opened again: the catalog cache answers at once, no daemon round trip.
+    const opened = Date.now()
+    const again = await api('POST', path)
+    const source = again.body.cached ? `from the cache (stored ${again.body.cached_at})` : 'not cached'
+    console.log('')
+    say('frontend', `POST /api${path} -> ${again.body.status} ${source}, ${again.body.models?.length ?? 0} models in ${Date.now() - opened} ms`)
+
     // What a frontend must handle besides the happy path.
     console.log('\nErrors:')
     const foreign = await api('GET', `${path}/${request.id}`, 'bob')

@@ -8,12 +8,41 @@ import type { ModelListStore } from './store'
 // A store without one still works: the plugin does without that feature.
 
 export const kHasPendingNow = Symbol.for('fastify-model-list.hasPendingNow')
+export const kOpen = Symbol.for('fastify-model-list.open')
+export const kWatchSettled = Symbol.for('fastify-model-list.watchSettled')
+export const kMsUntilDeadline = Symbol.for('fastify-model-list.msUntilDeadline')
+export const kOnPendingWork = Symbol.for('fastify-model-list.onPendingWork')
 export const kUseLog = Symbol.for('fastify-model-list.useLog')
 export const kHandBack = Symbol.for('fastify-model-list.handBack')
+
+export interface OpenOptions {
+  /** Join the runtime's oldest claimable pending request instead of queueing another. */
+  coalesce: boolean
+  /** May answer from the runtime's catalog (false: `{ "force": true }`). */
+  useCache: boolean
+}
+
+export interface Opened {
+  /** A new or joined request, or a cache answer (`cached: true`, never stored). */
+  request: ModelListRequest
+  /** A request was queued for the daemon (a new one, or a cache answer's refresh). */
+  queued: boolean
+}
 
 export interface StoreCapabilities {
   /** A synchronous hasPending: the heartbeat skips a timer and a promise. */
   hasPendingNow?: (runtimeId: string) => boolean
+  /** create that says whether it queued anything, and may answer from the catalog cache. */
+  open?: (runtimeId: string, options: OpenOptions) => Promise<Opened>
+  /**
+   * Held polls: `wake` is called once the request is settled, on whichever
+   * replica. Resolves once such a wake-up can be heard, with the way to stop.
+   */
+  watchSettled?: (runtimeId: string, requestId: string, wake: () => void) => Promise<() => void>
+  /** How long a live request has left before it times out, by the store's clock. */
+  msUntilDeadline?: (request: ModelListRequest) => number
+  /** Calls `listener(runtimeId)` on every replica whenever work is queued; answers the way to stop. */
+  onPendingWork?: (listener: (runtimeId: string) => void) => () => void
   /** Gives the store the plugin's logger, for what it meets and repairs on its own. */
   useLog?: (log: FastifyBaseLogger) => void
   /**
@@ -32,8 +61,16 @@ function method<T extends Method> (store: object, key: symbol): T | undefined {
 
 /** The store's optional capabilities, bound to it; asked once, at start-up. */
 export function detectCapabilities (store: ModelListStore): StoreCapabilities {
+  const watchSettled = method<NonNullable<StoreCapabilities['watchSettled']>>(store, kWatchSettled)
+  const msUntilDeadline = method<NonNullable<StoreCapabilities['msUntilDeadline']>>(store, kMsUntilDeadline)
+  const held = watchSettled !== undefined && msUntilDeadline !== undefined
   return {
     hasPendingNow: method(store, kHasPendingNow),
+    open: method(store, kOpen),
+    // Holding a poll needs both: the wake-up and the deadline to stop at.
+    watchSettled: held ? watchSettled : undefined,
+    msUntilDeadline: held ? msUntilDeadline : undefined,
+    onPendingWork: method(store, kOnPendingWork),
     useLog: method(store, kUseLog),
     handBack: method(store, kHandBack)
   }

@@ -1,5 +1,7 @@
 import type { FastifyInstance, FastifyRequest, LogLevel } from 'fastify'
 import type { ModelListStore } from './store'
+import { detectCapabilities, type StoreCapabilities } from './capabilities'
+import type { CatalogCacheOptions } from './catalog'
 import { checkDuration, checkFunction, given, type LifecycleOptions } from './lifecycle'
 import { InvalidOptionError } from './errors'
 import { MemoryModelListStore } from './stores/memory'
@@ -28,6 +30,10 @@ export interface FastifyModelListOptions extends LifecycleOptions {
   authorizeDaemon: (request: FastifyRequest, runtimeId: string) => Promise<boolean> | boolean
   /** A POST for a runtime with a claimable pending request joins it. */
   coalesce?: boolean
+  /** Called with the runtime id whenever work is queued for its daemon, on every replica; best effort. */
+  notifyPendingWork?: (runtimeId: string) => unknown
+  /** The catalog cache's windows; `false` turns it off. */
+  catalogCache?: CatalogCacheOptions | false
   /** Other kinds of daemon work: not built yet, so only absent or empty. */
   work?: readonly []
   /** Fastify's own register option: where the routes mount. */
@@ -49,6 +55,11 @@ export interface ResolvedOptions {
   coalesce: boolean
   /** The clock of the plugin's own intervals (the store has its own). */
   now: () => number
+  /** What the store offers beyond the contract, looked up once. */
+  capabilities: StoreCapabilities
+  notifyPendingWork: ((runtimeId: string) => unknown) | undefined
+  /** POSTs may be answered from the catalog (not `catalogCache: false`). */
+  useCache: boolean
 }
 
 const defaultHeartbeatProbeTimeoutMs = 1_000
@@ -87,12 +98,25 @@ export function resolveOptions (app: FastifyInstance, options: FastifyModelListO
   const storeTimeoutMs = checkDuration('storeTimeoutMs', given(options.storeTimeoutMs, defaultStoreTimeoutMs))
   const coalesce = given(options.coalesce, true)
   if (typeof coalesce !== 'boolean') throw new InvalidOptionError('coalesce must be a boolean')
+  const notifyPendingWork = options.notifyPendingWork === undefined ? undefined : checkFunction('notifyPendingWork', options.notifyPendingWork)
   // Refused whatever the store: a braced prefix is a mistake even where it shapes nothing.
   if (options.keyPrefix !== undefined) checkKeyPrefix(options.keyPrefix)
   const { store, ownsStore } = chooseStore(app, options)
   // Checked by the store it was given to, or refused beside a store object.
   const now = options.now ?? Date.now
-  return { store, ownsStore, heartbeatProbeTimeoutMs, storeTimeoutMs, getRuntime, authorizeDaemon, coalesce, now }
+  return {
+    store,
+    ownsStore,
+    heartbeatProbeTimeoutMs,
+    storeTimeoutMs,
+    getRuntime,
+    authorizeDaemon,
+    coalesce,
+    now,
+    capabilities: detectCapabilities(store),
+    notifyPendingWork,
+    useCache: options.catalogCache !== false
+  }
 }
 
 function chooseStore (app: FastifyInstance, options: FastifyModelListOptions): { store: ModelListStore, ownsStore: boolean } {
@@ -107,14 +131,14 @@ function chooseStore (app: FastifyInstance, options: FastifyModelListOptions): {
     if (options.redis !== undefined) {
       throw new InvalidOptionError("redis was given with store 'memory': drop one (with a client, the default store is 'redis')")
     }
-    return { store: new MemoryModelListStore(lifecycle), ownsStore: true }
+    return { store: new MemoryModelListStore({ ...lifecycle, catalogCache: options.catalogCache }), ownsStore: true }
   }
   if (store === 'redis') {
     const redis = options.redis ?? (app as FastifyInstance & { redis?: RedisClient }).redis
     if (redis === undefined || redis === null) {
       throw new InvalidOptionError("store 'redis' needs a client: pass the redis option or register @fastify/redis first")
     }
-    return { store: new RedisModelListStore({ ...lifecycle, redis, keyPrefix: options.keyPrefix }), ownsStore: true }
+    return { store: new RedisModelListStore({ ...lifecycle, redis, keyPrefix: options.keyPrefix, catalogCache: options.catalogCache }), ownsStore: true }
   }
   if (typeof store !== 'object' || store === null) {
     throw new InvalidOptionError(`store must be 'memory', 'redis' or a store object, got ${String(store)}`)
@@ -126,6 +150,10 @@ function chooseStore (app: FastifyInstance, options: FastifyModelListOptions): {
     if (options[name] !== undefined) {
       throw new InvalidOptionError(`${name} shapes a built-in store and cannot be given beside a store object: configure the store itself`)
     }
+  }
+  // `false` still means "never answer from the cache"; the windows are the store's own.
+  if (options.catalogCache !== undefined && options.catalogCache !== false) {
+    throw new InvalidOptionError('catalogCache windows shape a built-in store and cannot be given beside a store object: configure the store itself (false is allowed)')
   }
   return { store, ownsStore: false }
 }

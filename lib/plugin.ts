@@ -1,12 +1,13 @@
 import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
 import type { ModelListStore } from './store'
-import { resolveOptions, type FastifyModelListOptions, type ResolvedOptions } from './options'
+import { resolveOptions, type FastifyModelListOptions } from './options'
 import { makeClaimPendingModelList, type ClaimPendingModelList } from './heartbeat'
-import { detectCapabilities } from './capabilities'
 import { schemaSerializerCompiler, strictValidatorCompiler } from './validator'
-import { createRoute, getRoute } from './routes/frontend'
+import { createRoute, getRoute, type FrontendOptions } from './routes/frontend'
 import { reportRoute } from './routes/daemon'
+import { HeldPolls } from './held-polls'
+import { wireHints } from './hints'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -22,7 +23,7 @@ declare module 'fastify' {
 
 type RegisterOptions = Pick<FastifyModelListOptions, 'prefix' | 'logLevel' | 'logSerializers'>
 
-async function routes (app: FastifyInstance, options: ResolvedOptions): Promise<void> {
+async function routes (app: FastifyInstance, options: FrontendOptions): Promise<void> {
   // Ours whatever the host set (a zod or TypeBox provider, its own Ajv): the
   // routes validate strictly and answer from the TypeBox schemas. Parsers,
   // hooks and the error handler stay the host's.
@@ -35,21 +36,29 @@ async function routes (app: FastifyInstance, options: ResolvedOptions): Promise<
 
 async function modelList (app: FastifyInstance, options: FastifyModelListOptions): Promise<void> {
   const resolved = resolveOptions(app, options)
-  const { store } = resolved
-  const capabilities = detectCapabilities(store)
+  const { store, capabilities } = resolved
   capabilities.useLog?.(app.log)
 
   app.decorate('modelListStore', store)
   app.decorate('claimPendingModelList', makeClaimPendingModelList(store, capabilities, app.log, resolved.heartbeatProbeTimeoutMs, resolved.storeTimeoutMs, resolved.now))
-  // Only what the plugin built: a store object or a Redis client given to it stays open.
-  if (resolved.ownsStore) app.addHook('onClose', async () => { await store.close() })
+
+  // Each long-lived wait has one owner that ends it: held polls answer before
+  // the server stops; the hint listener and a store we built go on close.
+  const polls = new HeldPolls(capabilities, resolved.storeTimeoutMs)
+  const hints = wireHints(resolved.notifyPendingWork, capabilities, app.log)
+  app.addHook('preClose', async () => { polls.close() })
+  app.addHook('onClose', async () => {
+    hints.close()
+    // Only what the plugin built: a store object or a Redis client given to it stays open.
+    if (resolved.ownsStore) await store.close()
+  })
 
   // fastify-plugin hides Fastify's register options (prefix, logLevel, ...) from
   // this function: pass them on to an encapsulated child, which also keeps our
   // compilers to our routes.
   const { prefix, logLevel, logSerializers } = options
   const register: RegisterOptions = { prefix, logLevel, logSerializers }
-  await app.register(routes, { ...resolved, ...register })
+  await app.register(routes, { ...resolved, polls, afterQueued: hints.afterQueued, ...register })
 }
 
 export const fastifyModelList = fp(modelList, { fastify: '5.x', name: 'fastify-model-list' })

@@ -1,7 +1,9 @@
 import type { ModelEntry, ModelListRequest } from './schemas'
-import type { Outcome, WorkRecord } from './lifecycle'
-import { checkId } from './ids'
-import { kHandBack } from './capabilities'
+import type { Lifecycle, Outcome, WorkRecord } from './lifecycle'
+import type { CatalogAction } from './catalog'
+import type { Signals } from './signals'
+import { kHandBack, kMsUntilDeadline, kOnPendingWork, kOpen, kWatchSettled, type Opened, type OpenOptions } from './capabilities'
+import { checkId, newId } from './ids'
 
 export interface ModelListResult {
   models: ModelEntry[]
@@ -20,13 +22,31 @@ export interface ModelListStore {
   close(): Promise<void>
 }
 
+/** The runtime's cached result and when it was stored. */
+export interface CachedResult {
+  result: string
+  storedAt: number
+}
+
+/** What `open` did: a record made or joined, or the cache answered; `queued` when work was queued. */
+export type OpenedWork =
+  | { record: WorkRecord, queued: boolean }
+  | { cached: CachedResult, queued: boolean }
+
 /** Keeps work records; knows the lifecycle, not what the work is. */
 export interface WorkBackend {
-  create(runtimeId: string, coalesce: boolean): Promise<WorkRecord>
+  readonly lifecycle: Lifecycle
+  /** What this process hears: settled requests and queued work, from every replica. */
+  readonly signals: Signals
+  /** Queues (or joins, or with `useCache` answers from the runtime's cached result) in one atomic step. */
+  open(runtimeId: string, coalesce: boolean, useCache: boolean): Promise<OpenedWork>
   get(runtimeId: string, id: string): Promise<WorkRecord | null>
   hasPending(runtimeId: string): Promise<boolean>
   popPending(runtimeId: string): Promise<WorkRecord | null>
-  settle(runtimeId: string, id: string, outcome: Outcome): Promise<WorkRecord | null>
+  /** Applies a report; an accepted one applies `cache` to the runtime's cached result in the same step. */
+  settle(runtimeId: string, id: string, outcome: Outcome, cache: CatalogAction): Promise<WorkRecord | null>
+  /** Resolves once signals from other replicas reach `signals`. */
+  listen(): Promise<void>
   /** Back to pending if still running since `claimedAt` (the claim's update time); the record, or null. */
   handBack(runtimeId: string, id: string, claimedAt: number): Promise<WorkRecord | null>
   close(): Promise<void>
@@ -57,6 +77,38 @@ function toRequestOrNull (record: WorkRecord | null): ModelListRequest | null {
   return record === null ? null : toRequest(record)
 }
 
+/** A cache answer: completed, stamped when the catalog was stored, under a fresh id nobody polls. */
+function cachedRequest (runtimeId: string, cached: CachedResult): ModelListRequest | null {
+  let result: StoredResult
+  try {
+    result = JSON.parse(cached.result) as StoredResult
+    if (!Array.isArray(result.models)) return null
+  } catch {
+    return null
+  }
+  const at = new Date(cached.storedAt).toISOString()
+  return {
+    id: newId(),
+    runtime_id: runtimeId,
+    status: 'completed',
+    models: result.models,
+    supported: result.supported !== false,
+    created_at: at,
+    updated_at: at,
+    cached: true,
+    cached_at: at
+  }
+}
+
+/**
+ * What an accepted report does to the catalog: a real catalog is stored, a
+ * real "nothing" drops it; a fallback (the daemon's guess) leaves it.
+ */
+export function catalogAction (outcome: ModelListResult | null): CatalogAction {
+  if (outcome === null || outcome.fallback === true) return 'keep'
+  return outcome.supported && outcome.models.length > 0 ? 'store' : 'drop'
+}
+
 /** The model-list face of a work backend: ids checked, records mapped to the wire shape. */
 export abstract class WorkModelListStore implements ModelListStore {
   protected readonly backend: WorkBackend
@@ -67,7 +119,8 @@ export abstract class WorkModelListStore implements ModelListStore {
 
   async create (runtimeId: string, options?: { coalesce?: boolean }): Promise<ModelListRequest> {
     checkId('runtimeId', runtimeId)
-    return toRequest(await this.backend.create(runtimeId, options?.coalesce === true))
+    const opened = await this.backend.open(runtimeId, options?.coalesce === true, false) as { record: WorkRecord }
+    return toRequest(opened.record)
   }
 
   async get (runtimeId: string, requestId: string): Promise<ModelListRequest | null> {
@@ -88,12 +141,12 @@ export abstract class WorkModelListStore implements ModelListStore {
   async complete (runtimeId: string, requestId: string, result: ModelListResult): Promise<ModelListRequest | null> {
     checkIds(runtimeId, requestId)
     const stored: StoredResult = { models: result.models, supported: result.supported }
-    return toRequestOrNull(await this.backend.settle(runtimeId, requestId, { status: 'completed', result: JSON.stringify(stored) }))
+    return toRequestOrNull(await this.backend.settle(runtimeId, requestId, { status: 'completed', result: JSON.stringify(stored) }, catalogAction(result)))
   }
 
   async fail (runtimeId: string, requestId: string, error: string): Promise<ModelListRequest | null> {
     checkIds(runtimeId, requestId)
-    return toRequestOrNull(await this.backend.settle(runtimeId, requestId, { status: 'failed', error: String(error) }))
+    return toRequestOrNull(await this.backend.settle(runtimeId, requestId, { status: 'failed', error: String(error) }, catalogAction(null)))
   }
 
   async close (): Promise<void> {
@@ -103,6 +156,45 @@ export abstract class WorkModelListStore implements ModelListStore {
   async [kHandBack] (runtimeId: string, claim: ModelListRequest): Promise<boolean> {
     checkIds(runtimeId, claim.id)
     return await this.backend.handBack(runtimeId, claim.id, Date.parse(claim.updated_at)) !== null
+  }
+
+  async [kOpen] (runtimeId: string, { coalesce, useCache }: OpenOptions): Promise<Opened> {
+    checkId('runtimeId', runtimeId)
+    const opened = await this.backend.open(runtimeId, coalesce, useCache)
+    if ('record' in opened) return { request: toRequest(opened.record), queued: opened.queued }
+    const request = cachedRequest(runtimeId, opened.cached)
+    if (request !== null) return { request, queued: opened.queued }
+    // A catalog that cannot be read is a miss: ask the daemon (joining a refresh just queued).
+    const miss = await this.backend.open(runtimeId, coalesce, false) as { record: WorkRecord, queued: boolean }
+    return { request: toRequest(miss.record), queued: opened.queued || miss.queued }
+  }
+
+  async [kWatchSettled] (runtimeId: string, requestId: string, wake: () => void): Promise<() => void> {
+    checkIds(runtimeId, requestId)
+    const unwatch = this.backend.signals.watchSettled(runtimeId, requestId, wake)
+    try {
+      await this.backend.listen()
+    } catch (error) {
+      unwatch()
+      throw error
+    }
+    return unwatch
+  }
+
+  [kMsUntilDeadline] (request: ModelListRequest): number {
+    const { lifecycle } = this.backend
+    const deadline = request.status === 'pending'
+      ? Date.parse(request.created_at) + lifecycle.pendingTimeoutMs
+      : Date.parse(request.updated_at) + lifecycle.runningTimeoutMs
+    return deadline - lifecycle.now()
+  }
+
+  [kOnPendingWork] (listener: (runtimeId: string) => void): () => void {
+    const off = this.backend.signals.onQueued(listener)
+    // In the background: a subscriber that cannot connect yet keeps trying, and
+    // a hint missed meanwhile costs only latency (the next heartbeat claims).
+    this.backend.listen().catch(() => {})
+    return off
   }
 }
 

@@ -31,6 +31,7 @@ t.test('examples', async t => {
     t.match(stdout, /POST \S+ -> pending/)
     t.match(stdout, /GET .* -> running/)
     t.match(stdout, /GET .* -> completed/)
+    t.match(stdout, /POST \S+ -> completed from the cache \(stored [0-9T:.-]+Z\), 4 models/, 'the second picker open is answered from the cache')
     t.match(stdout, /claude-sonnet-4-5 +Claude Sonnet 4\.5 +anthropic +yes/, 'the table lists the default model')
     t.match(stdout, /404 FST_MODEL_LIST_RUNTIME_NOT_FOUND/)
   })

@@ -26,7 +26,7 @@ t.test('an ACL user limited to its prefix and denied MULTI/EXEC runs the whole f
   // Exactly the commands the README lists for such a user, and no more.
   await admin.call('ACL', 'SETUSER', username, 'reset', 'on', `>${password}`, `~${keyPrefix}*`, `&${keyPrefix}*`,
     '+evalsha', '+eval', '+time', '+zcount', '+hmget', '+hset', '+pexpire', '+incr', '+zadd', '+zrem', '+zrangebyscore',
-    '+zremrangebyscore', '+acl|whoami', '+info')
+    '+zremrangebyscore', '+del', '+publish', '+subscribe', '+acl|whoami', '+info')
   user = new Redis({ host: '127.0.0.1', port: 6379, username, password })
   t.equal(await user.call('ACL', 'WHOAMI'), username, 'connected as the ACL user')
 
@@ -62,7 +62,10 @@ t.test('an ACL user limited to its prefix and denied MULTI/EXEC runs the whole f
   t.equal(polled.statusCode, 200, 'GET')
   t.match(polled.json(), { id, status: 'completed', models: catalog })
 
-  const failed = await app.inject(routes.create(rt))
+  const cached = await app.inject(routes.create(rt))
+  t.match(cached.json(), { status: 'completed', cached: true, models: catalog }, 'the next POST is answered from the catalog')
+
+  const failed = await app.inject({ ...routes.create(rt), payload: { force: true } })
   const failedId = failed.json<{ id: string }>().id
   t.equal((await app.inject(routes.report(rt, failedId, { status: 'failed', error: 'no models' }))).statusCode, 200, 'a failure report')
   t.match((await app.inject(routes.get(rt, failedId))).json(), { status: 'failed', error: 'no models' })

@@ -1,6 +1,7 @@
 import t from 'tap'
 import type Redis from 'ioredis'
 import { RedisModelListStore } from '../lib/stores/redis'
+import { detectCapabilities, type StoreCapabilities } from '../lib/capabilities'
 import { Clock } from './helpers/clock'
 import { catalog } from './helpers/contract'
 import { ready } from './helpers/redis'
@@ -135,6 +136,25 @@ t.test('each store operation is one round trip, with no MULTI/EXEC', async t => 
   last = await mark()
   await measure('hasPending (stale heads, timeout due)', async () => { t.equal(await store.hasPending(rt), false) })
   await measure('fail (unknown id)', async () => { t.equal(await store.fail(rt, '00000000-0000-4000-8000-000000000000', 'x'), null) })
+
+  // The picker's POST: one script decides serve, serve and queue a refresh, join or queue.
+  const { open } = detectCapabilities(store) as Required<StoreCapabilities>
+  const cacheRt = 'rt-round-trips-cache'
+  await measure('open: a miss queues', async () => { t.equal((await open(cacheRt, { coalesce: true, useCache: true })).queued, true) })
+  await measure('open: a miss joins', async () => { t.equal((await open(cacheRt, { coalesce: true, useCache: true })).queued, false) })
+  const asked = await store.popPending(cacheRt)
+  last = await mark()
+  await measure('complete (stores the catalog)', async () => {
+    t.equal((await store.complete(cacheRt, asked?.id as string, { models: catalog, supported: true }))?.status, 'completed')
+  })
+  await measure('open: served from the catalog', async () => { t.equal((await open(cacheRt, { coalesce: true, useCache: true })).request.cached, true) })
+  clock.advance(60_001)
+  await measure('open: served, a refresh queued', async () => {
+    const opened = await open(cacheRt, { coalesce: true, useCache: true })
+    t.ok(opened.request.cached === true && opened.queued, 'served and queued')
+  })
+  await measure('open: served, the refresh already pending', async () => { t.equal((await open(cacheRt, { coalesce: true, useCache: true })).queued, false) })
+  await measure('open: force (joins the refresh)', async () => { t.equal((await open(cacheRt, { coalesce: true, useCache: false })).request.cached, undefined) })
 
   const forbidden = lines.filter(line => ['multi', 'exec', 'discard', 'watch'].includes(line.args[0]?.toLowerCase()))
   t.same(forbidden, [], 'no MULTI/EXEC/WATCH ever reached the server, warm-up and scripts included')

@@ -159,9 +159,11 @@ for (const target of targets) {
       t.equal((await store.complete(rt, fifth.id, { models: catalog, supported: true }))?.status, 'timeout')
       await renewed(record(fifth.id), 'stored running timeout (met by a late report)')
 
+      // The catalog lives as long as it may be served, not as long as a request.
       for (const key of await scan(raw, `${queue.split(':{')[0]}:*`)) {
         const pttl = await raw.pttl(key)
-        t.ok(pttl > 0 && pttl <= retentionMs, `${key} has a TTL (${pttl})`)
+        const lifetime = key.endsWith(':catalog') ? 86_400_000 : retentionMs
+        t.ok(pttl > 0 && pttl <= lifetime, `${key} has a TTL (${pttl})`)
       }
     })
 
@@ -209,11 +211,14 @@ for (const target of targets) {
         const queued = await store.create(rt)
         await store.popPending(rt)
         await store.complete(rt, claimed.id, { models: catalog, supported: true })
-        expected.push(`${keyPrefix}:{${rt}}:queue`, `${keyPrefix}:{${rt}}:seq`, `${keyPrefix}:{${rt}}:req:${claimed.id}`, `${keyPrefix}:{${rt}}:req:${queued.id}`)
+        t.equal((await store.popPending(rt))?.id, queued.id)
+        const waiting = await store.create(rt)
+        expected.push(`${keyPrefix}:{${rt}}:queue`, `${keyPrefix}:{${rt}}:seq`, `${keyPrefix}:{${rt}}:req:${claimed.id}`, `${keyPrefix}:{${rt}}:req:${queued.id}`,
+          `${keyPrefix}:{${rt}}:req:${waiting.id}`, `${keyPrefix}:{${rt}}:running`, `${keyPrefix}:{${rt}}:catalog`)
       }
       const keys = await scan(raw, `${keyPrefix}*`)
       t.same(keys, expected.sort(), 'exactly these keys')
-      const layout = new RegExp(`^${keyPrefix}:\\{rt-[ab]\\}:(queue|seq|req:${uuid})$`)
+      const layout = new RegExp(`^${keyPrefix}:\\{rt-[ab]\\}:(queue|seq|running|catalog|req:${uuid})$`)
       for (const key of keys) t.match(key, layout, key)
     })
 
@@ -240,7 +245,7 @@ for (const target of targets) {
 
       const keys = await scan(raw, `*{${rt}}*`)
       t.ok(keys.length > 0, 'keys written')
-      for (const key of keys) t.match(key, new RegExp(`^${outer}:model-list:\\{${rt}\\}:(queue|seq|req:${uuid})$`), `${key}: the client's prefix once, then the store's`)
+      for (const key of keys) t.match(key, new RegExp(`^${outer}:model-list:\\{${rt}\\}:(queue|seq|running|catalog|req:${uuid})$`), `${key}: the client's prefix once, then the store's`)
     })
 
     t.test('two stores on one client: scripts defined once, no clash', async t => {

@@ -39,7 +39,7 @@ function mockClient (): Redis & { closeCalls: string[] } {
 
 const allOptionNames = [
   'getRuntime', 'authorizeDaemon', 'store', 'redis', 'keyPrefix', 'pendingTimeoutMs', 'runningTimeoutMs',
-  'retentionMs', 'heartbeatProbeTimeoutMs', 'storeTimeoutMs', 'now', 'coalesce'
+  'retentionMs', 'heartbeatProbeTimeoutMs', 'storeTimeoutMs', 'now', 'coalesce', 'catalogCache', 'notifyPendingWork'
 ]
 
 /** The option named first in a message. */
@@ -237,6 +237,41 @@ t.test('register fails at start-up, naming the option', async t => {
     })
   })
 
+  t.test('a catalog window that is not positive, or revalidateAfterMs > serveWindowMs', async t => {
+    const bad: unknown[] = [
+      { serveWindowMs: 0 }, { serveWindowMs: -1 }, { revalidateAfterMs: 0 }, { serveWindowMs: 1.5 },
+      { serveWindowMs: '1000' }, { serveWindowMs: null }, { serveWindowMs: 1_000, revalidateAfterMs: 1_001 },
+      { serveWindowMs: 30_000 }, true, null, 'yes', [], 0
+    ]
+    for (const catalogCache of bad) {
+      t.test(JSON.stringify(catalogCache), async t => {
+        await assertFails(t, { ...hooks(), catalogCache }, ['catalogCache'])
+        await assertFails(t, { ...hooks(), redis: mockClient(), catalogCache }, ['catalogCache'])
+      })
+    }
+    t.test('equal windows, a partial object, false and the defaults start', async t => {
+      for (const catalogCache of [{ serveWindowMs: 1_000, revalidateAfterMs: 1_000 }, { revalidateAfterMs: 1 }, { serveWindowMs: 60_000 }, {}, false, undefined]) {
+        const app = await started(t, { ...hooks(), catalogCache })
+        t.ok(app.modelListStore, JSON.stringify(catalogCache))
+      }
+    })
+  })
+
+  t.test('catalog windows beside a store object (false is allowed)', async t => {
+    const store = spyStore(new MemoryModelListStore())
+    await assertFails(t, { ...hooks(), store, catalogCache: { serveWindowMs: 1_000 } }, ['catalogCache'])
+    const app = await started(t, { ...hooks(), store, catalogCache: false })
+    t.equal(app.modelListStore, store)
+  })
+
+  t.test('notifyPendingWork not a function', async t => {
+    for (const notifyPendingWork of ['yes', 1, {}, null]) {
+      t.test(JSON.stringify(notifyPendingWork), async t => {
+        await assertFails(t, { ...hooks(), notifyPendingWork }, ['notifyPendingWork'])
+      })
+    }
+  })
+
   t.test('coalesce not a boolean', async t => {
     for (const coalesce of ['true', 1, 0, {}, 'false', null]) {
       t.test(JSON.stringify(coalesce), async t => {
@@ -428,6 +463,32 @@ t.test('app.close() closes only what the plugin built', async t => {
     t.strictSame(client.closeCalls, [], 'neither quit nor disconnect called on the client')
     await client.set('still', 'usable')
     t.equal(await client.get('still'), 'usable', 'the client still answers')
+  })
+
+  t.test("a Redis store it built closes its own subscriber connection, and only that", async t => {
+    const client = mockClient()
+    const duplicates: Array<{ closed: string[] }> = []
+    const duplicate = client.duplicate.bind(client)
+    ;(client as any).duplicate = () => {
+      const made = duplicate()
+      const record = { closed: [] as string[] }
+      duplicates.push(record)
+      const disconnect = made.disconnect.bind(made)
+      made.disconnect = (...args: unknown[]) => { record.closed.push('disconnect'); return (disconnect as (...a: unknown[]) => void)(...args) }
+      return made
+    }
+    const app = Fastify()
+    await app.register(fastifyModelList, { ...hooks(), redis: client, notifyPendingWork: () => {} })
+    await app.ready()
+    const { id } = (await app.inject({ method: 'POST', url: '/runtimes/rt-1/models' })).json()
+    await app.inject({ method: 'GET', url: `/runtimes/rt-1/models/${id as string}?wait_ms=1` })
+    t.equal(duplicates.length, 1, 'one subscriber for the hint and the held poll alike')
+    await app.close()
+    t.same(duplicates[0].closed, ['disconnect'], 'closed with the store')
+    t.strictSame(client.closeCalls, [], 'the client given is not')
+    const watch = (app.modelListStore as unknown as Record<symbol, (...args: unknown[]) => Promise<unknown>>)[Symbol.for('fastify-model-list.watchSettled')]
+    await t.rejects(watch.call(app.modelListStore, 'rt-1', id, () => {}), /closed/, 'a closed store makes no new subscriber')
+    t.equal(duplicates.length, 1)
   })
 
   t.test('the client from app.redis is not closed either', async t => {

@@ -6,6 +6,7 @@ import { redisBackend } from './helpers/backends'
 import { Clock } from './helpers/clock'
 import { needsCluster, startCluster } from './helpers/cluster'
 import { storeContract } from './helpers/contract'
+import { pickerContract } from './helpers/picker-contract'
 import { ready, uniquePrefix } from './helpers/redis'
 
 // The store contract, unchanged, on a three-master Redis Cluster started for
@@ -30,6 +31,16 @@ t.test('Redis Cluster (3 masters on 127.0.0.1:7001-7003)', async t => {
   // helpers/redis deleteKeys SCANs one node; on a cluster, SCAN each master.
   backend.teardown = async () => { await cluster.deleteKeys(`fml-redis-cluster-${process.pid}-`) }
   storeContract(t, backend)
+
+  // The catalog cache, held-poll wake-ups and hints: classic pub/sub reaches
+  // every replica whichever master owns the runtime's slot.
+  const picker = redisBackend('redis-cluster', () => connect() as unknown as Redis, async () => ({ skip: false }))
+  const closeStores = picker.teardown
+  picker.teardown = async () => {
+    await closeStores().catch(() => {})
+    await cluster.deleteKeys(`fml-redis-cluster-${process.pid}-`)
+  }
+  pickerContract(t, picker)
 
   t.test('keys of 30 runtimes land on all three masters; each runtime keeps to one slot', async t => {
     const client = connect()

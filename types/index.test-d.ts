@@ -42,8 +42,16 @@ app.register(fastifyModelList, {
   storeTimeoutMs: 2_000,
   now: () => Date.now(),
   coalesce: true,
+  notifyPendingWork: (runtimeId: string) => { void runtimeId },
+  catalogCache: { serveWindowMs: 86_400_000, revalidateAfterMs: 60_000 },
   prefix: '/api'
 })
+// The cache off, or one window given (the other keeps its default); an async hint.
+app.register(fastifyModelList, { ...hooks, catalogCache: false, notifyPendingWork: async () => {} })
+app.register(fastifyModelList, { ...hooks, catalogCache: { revalidateAfterMs: 5_000 } })
+expectError(app.register(fastifyModelList, { ...hooks, catalogCache: true }))
+expectError(app.register(fastifyModelList, { ...hooks, catalogCache: { serveWindowMs: '1 day' } }))
+expectError(app.register(fastifyModelList, { ...hooks, notifyPendingWork: 'rt' }))
 app.register(fastifyModelList, { ...hooks, store: 'redis', redis: new Redis() })
 app.register(fastifyModelList, { ...hooks, redis: new Cluster([{ host: '127.0.0.1', port: 7001 }]) })
 app.register(fastifyModelList, { ...hooks, store: new MemoryModelListStore({ now: () => 0 }) })
@@ -92,6 +100,8 @@ expectAssignable<MemoryModelListStoreOptions>({ pendingTimeoutMs: 1, runningTime
 expectAssignable<RedisModelListStoreOptions>({ redis: new Cluster([]), retentionMs: 5 })
 expectAssignable<RedisModelListStoreOptions>({ redis: new Redis6(), keyPrefix: 'ml' })
 expectAssignable<RedisModelListStoreOptions>({ redis: new Cluster6([]) })
+expectAssignable<RedisModelListStoreOptions>({ redis: new Redis(), catalogCache: { serveWindowMs: 1_000 } })
+expectAssignable<MemoryModelListStoreOptions>({ catalogCache: false })
 expectError(new RedisModelListStore({ keyPrefix: 'ml' }))
 expectError(new MemoryModelListStore({ retentionMs: '5' }))
 

@@ -1,8 +1,10 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import type { Static } from '@sinclair/typebox'
-import { CreateBody, ModelListRequest, RequestParams, RuntimeParams } from '../schemas'
+import { CreateBody, ModelListRequest, PollQuery, RequestParams, RuntimeParams } from '../schemas'
 import { RequestNotFoundError } from '../errors'
 import type { ResolvedOptions } from '../options'
+import type { Opened, OpenOptions } from '../capabilities'
+import type { HeldPolls } from '../held-polls'
 import { callStore, findRuntime } from './call-store'
 
 const kHiddenContentType = Symbol('fastify-model-list.hiddenContentType')
@@ -31,27 +33,47 @@ async function restoreContentType (request: FastifyRequest): Promise<void> {
   if (hidden !== undefined) request.raw.headers['content-type'] = hidden
 }
 
-export async function createRoute (app: FastifyInstance, options: ResolvedOptions): Promise<void> {
+export interface FrontendOptions extends ResolvedOptions {
+  polls: HeldPolls
+  /** Called after a POST queued work, when the store does not carry the hint itself. */
+  afterQueued: (runtimeId: string) => void
+}
+
+export async function createRoute (app: FastifyInstance, options: FrontendOptions): Promise<void> {
+  const { store, coalesce, useCache, afterQueued } = options
+  // A plain store cannot say whether it joined: count every create as queued
+  // (a spare hint costs one early heartbeat).
+  const open = options.capabilities.open ??
+    (async (runtimeId: string, { coalesce }: OpenOptions): Promise<Opened> => ({ request: await store.create(runtimeId, { coalesce }), queued: true }))
+
   app.post<{ Params: Static<typeof RuntimeParams>, Body: Static<typeof CreateBody> }>('/runtimes/:runtimeId/models', {
     schema: { params: RuntimeParams, body: CreateBody, response: { 200: ModelListRequest } },
     preParsing: emptyJsonIsNone,
     preValidation: restoreContentType
   }, async (request, reply) => {
     const { runtimeId } = request.params
+    // Before the cache: an offline runtime answers 503 even with a catalog.
     await findRuntime(options, request, reply, runtimeId, true)
-    const { store, coalesce } = options
-    return await callStore(options, reply, 'create', () => store.create(runtimeId, { coalesce }))
+    const force = request.body?.force === true
+    const opened = await callStore(options, reply, 'create', () => open(runtimeId, { coalesce, useCache: useCache && !force }))
+    if (opened.queued) afterQueued(runtimeId)
+    return opened.request
   })
 }
 
-export async function getRoute (app: FastifyInstance, options: ResolvedOptions): Promise<void> {
-  app.get<{ Params: Static<typeof RequestParams> }>('/runtimes/:runtimeId/models/:requestId', {
-    schema: { params: RequestParams, response: { 200: ModelListRequest } }
+export async function getRoute (app: FastifyInstance, options: FrontendOptions): Promise<void> {
+  const { store, polls } = options
+  app.get<{ Params: Static<typeof RequestParams>, Querystring: Static<typeof PollQuery> }>('/runtimes/:runtimeId/models/:requestId', {
+    schema: { params: RequestParams, querystring: PollQuery, response: { 200: ModelListRequest } }
   }, async (request, reply) => {
     const { runtimeId, requestId } = request.params
+    const waitMs = request.query.wait_ms ?? 0
     // No online check: a runtime that went offline still has answers to read.
     await findRuntime(options, request, reply, runtimeId, false)
-    const found = await callStore(options, reply, 'get', () => options.store.get(runtimeId, requestId))
+    const read = async (): Promise<ModelListRequest | null> => await callStore(options, reply, 'get', () => store.get(runtimeId, requestId))
+    const found = waitMs > 0 && polls.supported
+      ? await polls.hold(runtimeId, requestId, waitMs, read, request.log)
+      : await read()
     if (found === null) throw new RequestNotFoundError()
     return found
   })

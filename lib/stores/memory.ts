@@ -1,10 +1,15 @@
 import { Lifecycle, type LifecycleOptions, type Outcome, type WorkRecord } from '../lifecycle'
-import { WorkModelListStore, type WorkBackend } from '../store'
+import { WorkModelListStore, type CachedResult, type OpenedWork, type WorkBackend } from '../store'
 import { kHasPendingNow } from '../capabilities'
+import { resolveCatalogCache, type CatalogAction, type CatalogCacheOptions, type CatalogWindows } from '../catalog'
+import { Signals } from '../signals'
 import { checkId, newId } from '../ids'
 import { PendingQueue } from './pending-queue'
 
-export type MemoryModelListStoreOptions = LifecycleOptions
+export interface MemoryModelListStoreOptions extends LifecycleOptions {
+  /** The catalog cache's windows, or false for none. */
+  catalogCache?: CatalogCacheOptions | false
+}
 
 // Memory is handed back on this beat even when no request arrives.
 const maxSweepIntervalMs = 10_000
@@ -18,31 +23,67 @@ const maxForgottenPerSweep = 1_000
  * ids, so a heartbeat never looks at other runtimes' requests.
  */
 class MemoryBackend implements WorkBackend {
-  private readonly lifecycle: Lifecycle
+  readonly lifecycle: Lifecycle
+  readonly signals = new Signals()
   private readonly records = new Map<string, WorkRecord>()
   private readonly queues = new Map<string, PendingQueue>()
+  // Claimed ids per runtime: a stale catalog queues no refresh while one runs.
+  private readonly running = new Map<string, Set<string>>()
+  // Kept in order of storing, so forgetting visits only what is due.
+  private readonly catalogs = new Map<string, CachedResult>()
+  private readonly catalogWindows: CatalogWindows | null
   private readonly sweeper: NodeJS.Timeout
   private sweepingOn: NodeJS.Immediate | undefined
 
-  constructor (lifecycle: Lifecycle) {
+  constructor (lifecycle: Lifecycle, catalogWindows: CatalogWindows | null) {
     this.lifecycle = lifecycle
+    this.catalogWindows = catalogWindows
     this.sweeper = setInterval(() => this.sweepAll(), Math.min(lifecycle.retentionMs, maxSweepIntervalMs))
     this.sweeper.unref()
   }
 
-  async create (runtimeId: string, coalesce: boolean): Promise<WorkRecord> {
+  async open (runtimeId: string, coalesce: boolean, useCache: boolean): Promise<OpenedWork> {
     const now = this.lifecycle.now()
     this.sweep(now)
+    const cached = useCache ? this.catalogs.get(runtimeId) : undefined
+    if (cached !== undefined) {
+      // A catalog is kept only while it may be served (the sweep forgets it after).
+      const refresh = now - cached.storedAt > (this.catalogWindows as CatalogWindows).revalidateAfterMs && !this.hasLive(runtimeId, now)
+      if (refresh) this.enqueue(runtimeId, now)
+      return { cached: { ...cached }, queued: refresh }
+    }
     if (coalesce) {
       const head = this.claimable(runtimeId, now)
-      if (head !== undefined) return { ...head }
+      if (head !== undefined) return { record: { ...head }, queued: false }
     }
+    return { record: { ...this.enqueue(runtimeId, now) }, queued: true }
+  }
+
+  private enqueue (runtimeId: string, now: number): WorkRecord {
     const record = this.lifecycle.open(newId(), runtimeId, now)
     this.records.set(record.id, record)
     let queue = this.queues.get(runtimeId)
     if (queue === undefined) this.queues.set(runtimeId, queue = new PendingQueue())
     queue.push(record.id, record.deadline)
-    return { ...record }
+    this.signals.emitQueued(runtimeId)
+    return record
+  }
+
+  /** A pending or running request the daemon has yet to answer. */
+  private hasLive (runtimeId: string, now: number): boolean {
+    if (this.claimable(runtimeId, now) !== undefined) return true
+    for (const id of this.running.get(runtimeId) ?? []) {
+      if (this.read(runtimeId, id, now)?.status === 'running') return true
+      this.unclaim(runtimeId, id)
+    }
+    return false
+  }
+
+  private unclaim (runtimeId: string, id: string): void {
+    const running = this.running.get(runtimeId)
+    if (running === undefined) return
+    running.delete(id)
+    if (running.size === 0) this.running.delete(runtimeId)
   }
 
   async get (runtimeId: string, id: string): Promise<WorkRecord | null> {
@@ -67,14 +108,22 @@ class MemoryBackend implements WorkBackend {
     this.dequeue(runtimeId, this.queues.get(runtimeId) as PendingQueue)
     this.lifecycle.claim(record, now)
     this.touch(record)
+    const running = this.running.get(runtimeId)
+    if (running === undefined) this.running.set(runtimeId, new Set([record.id]))
+    else running.add(record.id)
     return { ...record }
   }
 
-  async settle (runtimeId: string, id: string, outcome: Outcome): Promise<WorkRecord | null> {
+  async settle (runtimeId: string, id: string, outcome: Outcome, cache: CatalogAction): Promise<WorkRecord | null> {
     const now = this.lifecycle.now()
     const record = this.read(runtimeId, id, now)
     if (record === undefined) return null
-    if (this.lifecycle.settle(record, outcome, now)) this.touch(record)
+    if (this.lifecycle.settle(record, outcome, now)) {
+      this.touch(record)
+      this.unclaim(runtimeId, id)
+      this.applyCatalog(runtimeId, cache, record.result, now)
+      this.signals.emitSettled(runtimeId, id)
+    }
     return { ...record }
   }
 
@@ -89,6 +138,15 @@ class MemoryBackend implements WorkBackend {
     queue.unshift(record.id, record.deadline)
     return { ...record }
   }
+
+  private applyCatalog (runtimeId: string, cache: CatalogAction, result: string | undefined, now: number): void {
+    if (this.catalogWindows === null || cache === 'keep') return
+    this.catalogs.delete(runtimeId)
+    if (cache === 'store') this.catalogs.set(runtimeId, { result: result as string, storedAt: now })
+  }
+
+  // Held polls and hints are heard in this process as they happen.
+  async listen (): Promise<void> {}
 
   async close (): Promise<void> {
     clearInterval(this.sweeper)
@@ -133,6 +191,7 @@ class MemoryBackend implements WorkBackend {
   /** Deletes a record and, with it, its runtime's entries past their deadline: no queue outlives its records. */
   private forget (record: WorkRecord, now: number): void {
     this.records.delete(record.id)
+    this.unclaim(record.runtimeId, record.id)
     const queue = this.queues.get(record.runtimeId)
     if (queue === undefined) return
     queue.dropExpired(now)
@@ -154,6 +213,7 @@ class MemoryBackend implements WorkBackend {
    * is stored, and at most `maxForgottenPerSweep` records. True when more are due.
    */
   private sweep (now: number): boolean {
+    this.sweepCatalogs(now)
     let budget = maxForgottenPerSweep
     for (const record of this.records.values()) {
       if (!this.forgotten(record, now)) return false
@@ -161,6 +221,15 @@ class MemoryBackend implements WorkBackend {
       this.forget(record, now)
     }
     return false
+  }
+
+  // Catalogs are few (one per runtime) and leave in the order they were stored.
+  private sweepCatalogs (now: number): void {
+    if (this.catalogWindows === null) return
+    for (const [runtimeId, cached] of this.catalogs) {
+      if (now - cached.storedAt < this.catalogWindows.serveWindowMs) return
+      this.catalogs.delete(runtimeId)
+    }
   }
 
   /** The timer's sweep: goes on, a bounded slice per turn of the event loop, until nothing is due. */
@@ -176,7 +245,7 @@ export class MemoryModelListStore extends WorkModelListStore {
   declare protected readonly backend: MemoryBackend
 
   constructor (options: MemoryModelListStoreOptions = {}) {
-    super(new MemoryBackend(new Lifecycle(options)))
+    super(new MemoryBackend(new Lifecycle(options), resolveCatalogCache(options.catalogCache)))
   }
 
   [kHasPendingNow] (runtimeId: string): boolean {

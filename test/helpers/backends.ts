@@ -1,6 +1,7 @@
 import RedisMock from 'ioredis-mock'
 import type Redis from 'ioredis'
 import type { LifecycleOptions } from '../../lib/lifecycle'
+import type { CatalogCacheOptions } from '../../lib/catalog'
 import type { ModelListStore } from '../../lib/store'
 import { MemoryModelListStore } from '../../lib/stores/memory'
 import { RedisModelListStore } from '../../lib/stores/redis'
@@ -16,9 +17,17 @@ export interface Backend {
   /** Stores made by one backend see the same data (replicas of one deployment). */
   shared: boolean
   /** A store on this backend. */
-  make(options: LifecycleOptions & { now: () => number }): ModelListStore
+  make(options: StoreOptions): ModelListStore
+  /** Puts an unreadable catalog where the store keeps the runtime's: bad JSON, or (Redis) a key of another type. */
+  breakCatalog(store: ModelListStore, runtimeId: string, how: BrokenCatalog, storedAt: number): Promise<void>
   teardown(): Promise<void>
 }
+
+/** Bad JSON, JSON of another shape, JSON null, or (Redis) a key of another type. */
+export type BrokenCatalog = 'json' | 'shape' | 'null' | 'type'
+const brokenJson = { json: '{not json', shape: '{"models":5}', null: 'null', type: '' }
+
+export type StoreOptions = LifecycleOptions & { now: () => number, catalogCache?: CatalogCacheOptions | false }
 
 export function memoryBackend (): Backend {
   const stores: MemoryModelListStore[] = []
@@ -32,6 +41,11 @@ export function memoryBackend (): Backend {
       stores.push(store)
       return store
     },
+    breakCatalog: async (store, runtimeId, how, storedAt) => {
+      // The memory store holds what it stores: only bad JSON can be put there, from inside.
+      const { catalogs } = (store as unknown as { backend: { catalogs: Map<string, unknown> } }).backend
+      catalogs.set(runtimeId, { result: brokenJson[how === 'type' ? 'json' : how], storedAt })
+    },
     teardown: async () => { for (const store of stores) await store.close() }
   }
 }
@@ -40,6 +54,7 @@ export function memoryBackend (): Backend {
 export function redisBackend (name: string, client: () => Redis, setup: () => Promise<{ skip: string | false }>): Backend {
   const keyPrefix = uniquePrefix(name)
   let redis: Redis | undefined
+  const stores: RedisModelListStore[] = []
   return {
     name,
     clockRetention: false,
@@ -47,9 +62,20 @@ export function redisBackend (name: string, client: () => Redis, setup: () => Pr
     setup,
     make: (options) => {
       redis ??= client()
-      return new RedisModelListStore({ ...options, redis, keyPrefix })
+      const store = new RedisModelListStore({ ...options, redis, keyPrefix })
+      stores.push(store)
+      return store
+    },
+    breakCatalog: async (_store, runtimeId, how, storedAt) => {
+      const key = `${keyPrefix}:{${runtimeId}}:catalog`
+      const client = redis as Redis
+      await client.del(key)
+      if (how === 'type') await client.set(key, 'not a hash')
+      else await client.hset(key, 'r', brokenJson[how], 't', String(storedAt))
     },
     teardown: async () => {
+      // Their subscribers are theirs to close.
+      for (const store of stores) await store.close()
       if (redis === undefined) return
       await deleteKeys(redis, keyPrefix)
       redis.disconnect()

@@ -1,0 +1,94 @@
+import type { FastifyBaseLogger } from 'fastify'
+import type { ModelListRequest } from './schemas'
+import type { StoreCapabilities } from './capabilities'
+import { bounded } from './bounded'
+import { isLive } from './lifecycle'
+
+type Read = () => Promise<ModelListRequest | null>
+
+/**
+ * One held poll's sleep: ends at its timer or at a wake-up. A wake-up that
+ * comes while the poll is reading is kept, so the next sleep ends at once.
+ */
+class Sleeper {
+  private woken = false
+  private end: (() => void) | undefined
+
+  readonly wake = (): void => {
+    this.woken = true
+    this.end?.()
+  }
+
+  async sleep (ms: number): Promise<void> {
+    if (!this.woken) {
+      await new Promise<void>(resolve => {
+        const timer = setTimeout(() => this.end?.(), ms)
+        this.end = () => {
+          clearTimeout(timer)
+          this.end = undefined
+          resolve()
+        }
+      })
+    }
+    this.woken = false
+  }
+}
+
+/**
+ * Every poll held by one plugin instance. A held poll sends nothing to the
+ * store while it sleeps: the store's signal (or its own timer) wakes it to
+ * read once more. Closing answers them all at once with what they last read.
+ */
+export class HeldPolls {
+  private readonly sleepers = new Set<Sleeper>()
+  private closing = false
+
+  constructor (
+    private readonly capabilities: StoreCapabilities,
+    private readonly storeTimeoutMs: number
+  ) {}
+
+  /** Whether `wait_ms` can hold anything with this store. */
+  get supported (): boolean {
+    return this.capabilities.watchSettled !== undefined
+  }
+
+  async hold (runtimeId: string, requestId: string, waitMs: number, read: Read, log: FastifyBaseLogger): Promise<ModelListRequest | null> {
+    const until = Date.now() + waitMs
+    const { watchSettled, msUntilDeadline } = this.capabilities as Required<StoreCapabilities>
+    const sleeper = new Sleeper()
+    this.sleepers.add(sleeper)
+    let unwatch: (() => void) | undefined
+    let finished = false
+    // Watching starts before the first read, so a report landing in between still wakes us.
+    const watching = watchSettled(runtimeId, requestId, sleeper.wake).then(
+      stop => { if (finished) stop(); else unwatch = stop },
+      (error: unknown) => { log.warn({ err: error }, 'fastify-model-list: cannot hold the poll, answering at once') }
+    )
+    try {
+      await bounded('watch', this.storeTimeoutMs, async () => await watching).catch((error: unknown) => {
+        log.warn({ err: error }, 'fastify-model-list: cannot hold the poll, answering at once')
+      })
+      let current = await read()
+      while (current !== null && isLive(current.status) && unwatch !== undefined && !this.closing) {
+        // Past its deadline the request reads as `timeout`: wake just after it.
+        const ms = Math.min(until - Date.now(), msUntilDeadline(current) + 1)
+        if (ms <= 0) break
+        await sleeper.sleep(ms)
+        if (this.closing) break
+        current = await read()
+      }
+      return current
+    } finally {
+      finished = true
+      unwatch?.()
+      this.sleepers.delete(sleeper)
+    }
+  }
+
+  /** Answers every held poll now, and any held later at once. */
+  close (): void {
+    this.closing = true
+    for (const sleeper of this.sleepers) sleeper.wake()
+  }
+}

@@ -1,0 +1,31 @@
+-- KEYS[1] the record, KEYS[2] the runtime's queue, KEYS[3] its catalog,
+-- KEYS[4] its running set; ARGV[5] the record's id, ARGV[6] 'completed' or
+-- 'failed', ARGV[7] the result (completed) or the error (failed), ARGV[8] what
+-- an accepted report does to the catalog ('store', 'drop' or 'keep'), ARGV[9]
+-- the catalog's lifetime (ms), ARGV[10] the settled channel, ARGV[11] the runtime id.
+-- Compare-and-set: only a live record takes the report; a late one changes nothing.
+local record = load(KEYS[1])
+if not record then return missing() end
+if not live(expire(KEYS[1], record)) then return reply(ARGV[5], record) end
+-- A request reported before its claim is no longer claimable.
+if record[1] == 'pending' then redis.call('ZREM', KEYS[2], record[7]) end
+if record[1] == 'running' then redis.call('ZREM', KEYS[4], ARGV[5]) end
+record[1] = ARGV[6]
+record[3] = now
+if ARGV[6] == 'completed' then
+  record[5] = ARGV[7]
+  store(KEYS[1], 's', ARGV[6], 'u', now, 'r', ARGV[7])
+else
+  record[6] = ARGV[7]
+  store(KEYS[1], 's', ARGV[6], 'u', now, 'e', ARGV[7])
+end
+-- The catalog changes in the same step as the report that decides it; DEL
+-- first, so a key of another type in its place cannot fail the report.
+if ARGV[8] ~= 'keep' then redis.call('DEL', KEYS[3]) end
+if ARGV[8] == 'store' then
+  redis.call('HSET', KEYS[3], 'r', ARGV[7], 't', now)
+  redis.call('PEXPIRE', KEYS[3], ARGV[9])
+end
+-- Wakes the polls held on this request, on every replica.
+redis.call('PUBLISH', ARGV[10], ARGV[11] .. ' ' .. ARGV[5])
+return reply(ARGV[5], record)

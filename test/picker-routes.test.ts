@@ -1,0 +1,367 @@
+// The picker's routes on the memory store: held polls (`?wait_ms=`), the
+// catalog cache and the wake-up hint, plus what a plain store object does
+// without those capabilities.
+import { mock } from 'node:test'
+import t, { type Test } from 'tap'
+import type { LightMyRequestResponse } from 'fastify'
+import { MemoryModelListStore, type FastifyModelListOptions, type ModelListRequest, type ModelListStore } from '../lib/index'
+import { kMsUntilDeadline, kWatchSettled } from '../lib/capabilities'
+import { Clock } from './helpers/clock'
+import { catalog } from './helpers/contract'
+import { buildHost, spyStore, type Host } from './helpers/host'
+
+const base = '/api'
+
+interface Picker extends Host {
+  clock: Clock
+  post: (runtimeId?: string, body?: unknown) => Promise<LightMyRequestResponse>
+  poll: (runtimeId: string, requestId: string, query?: string) => Promise<LightMyRequestResponse>
+  report: (runtimeId: string, requestId: string, body: unknown) => Promise<LightMyRequestResponse>
+  claim: (runtimeId?: string) => Promise<{ id: string } | null>
+  /** POST, claim and report `models`: the catalog is then stored. */
+  discover: (runtimeId?: string, models?: unknown[]) => Promise<string>
+}
+
+async function picker (t: Test, options: Partial<FastifyModelListOptions> = {}, clock = new Clock()): Promise<Picker> {
+  const storeOptions = options.store === undefined ? { now: clock.now } : {}
+  const host = await buildHost({ ...storeOptions, ...options, prefix: base })
+  t.teardown(() => host.app.close())
+  const { app, scope } = host
+  const self: Picker = {
+    ...host,
+    clock,
+    post: async (runtimeId = 'rt-1', body) => await app.inject({
+      method: 'POST',
+      url: `${base}/runtimes/${runtimeId}/models`,
+      ...(body !== undefined && { payload: body as object })
+    }),
+    poll: async (runtimeId, requestId, query = '') => await app.inject({ method: 'GET', url: `${base}/runtimes/${runtimeId}/models/${requestId}${query}` }),
+    report: async (runtimeId, requestId, body) => await app.inject({
+      method: 'POST', url: `${base}/daemon/runtimes/${runtimeId}/models/${requestId}/result`, payload: body as object
+    }),
+    claim: async (runtimeId = 'rt-1') => await scope.claimPendingModelList(runtimeId),
+    discover: async (runtimeId = 'rt-1', models = catalog) => {
+      const { id } = (await self.post(runtimeId, { force: true })).json<{ id: string }>()
+      t.same(await self.claim(runtimeId), { id })
+      t.equal((await self.report(runtimeId, id, { status: 'completed', models, supported: true })).statusCode, 200)
+      return id
+    }
+  }
+  return self
+}
+
+/** Lets every promise callback and I/O callback queued so far run. */
+async function settle (): Promise<void> {
+  for (let i = 0; i < 5; i++) await new Promise(resolve => setImmediate(resolve))
+}
+
+/** A memory store whose `get` calls are counted: a held poll's cost. */
+function countGets (store: ModelListStore): { count: number } {
+  const counter = { count: 0 }
+  const get = store.get.bind(store)
+  store.get = async (...args) => { counter.count++; return await get(...args) }
+  return counter
+}
+
+t.test('wait_ms: an integer from 0 to 30000, coerced from the query string; anything else 400', async t => {
+  const s = await picker(t)
+  const { id } = (await s.post()).json<{ id: string }>()
+  for (const query of ['?wait_ms=0', '', '?other=x']) {
+    const res = await s.poll('rt-1', id, query)
+    t.equal(res.statusCode, 200, `${query || 'none'}: 200`)
+    t.equal(res.json().status, 'pending', `${query || 'none'}: answered at once`)
+  }
+  for (const bad of ['-1', '30001', '1.5', 'abc', '', '1e3', '0x10', ' 5', 'true', 'null']) {
+    const res = await s.poll('rt-1', id, `?wait_ms=${encodeURIComponent(bad)}`)
+    t.equal(res.statusCode, 400, `wait_ms=${JSON.stringify(bad)}: 400`)
+    t.equal(res.json().code, 'FST_ERR_VALIDATION')
+  }
+  t.equal((await s.poll('rt-1', id, '?wait_ms=1&wait_ms=2')).statusCode, 400, 'given twice: 400')
+  t.equal((await s.poll('rt-1', 'unknown-id', '?wait_ms=30000')).statusCode, 404, 'an unknown request: 404 at once')
+  // Bodies stay strict: the coercion is the query string's alone.
+  t.equal((await s.post('rt-1', { force: 'true' })).statusCode, 400, 'a body is not coerced')
+})
+
+t.test('a held poll answers within milliseconds of the report, and sends nothing to the store while it waits', async t => {
+  const s = await picker(t)
+  const gets = countGets(s.scope.modelListStore)
+  const { id } = (await s.post()).json<{ id: string }>()
+  await s.claim()
+  const started = Date.now()
+  const held = s.poll('rt-1', id, '?wait_ms=30000')
+  await settle()
+  t.equal(gets.count, 1, 'one read before it waits')
+  await settle()
+  t.equal(gets.count, 1, 'none while it waits')
+  await s.report('rt-1', id, { status: 'completed', models: catalog, supported: true })
+  const res = await held
+  const elapsed = Date.now() - started
+  t.match(res.json(), { id, status: 'completed', models: catalog })
+  t.equal(gets.count, 2, 'one more read when woken')
+  t.ok(elapsed < 1_000, `answered ${elapsed} ms after it was sent, not after wait_ms`)
+})
+
+t.test('many polls of one request share one wake-up', async t => {
+  const s = await picker(t)
+  const { id } = (await s.post()).json<{ id: string }>()
+  const held = Array.from({ length: 20 }, async () => await s.poll('rt-1', id, '?wait_ms=30000'))
+  await settle()
+  const signals = s.scope.modelListStore as unknown as { backend: { signals: { settledWatchers: Map<string, Set<unknown>> } } }
+  const watchers = signals.backend.signals.settledWatchers
+  t.equal(watchers.size, 1, 'one watched request')
+  t.equal([...watchers.values()][0].size, 20, 'twenty polls on it')
+  await s.report('rt-1', id, { status: 'failed', error: 'no daemon binary' })
+  for (const res of await Promise.all(held)) t.match(res.json(), { status: 'failed', error: 'no daemon binary' })
+  t.equal(watchers.size, 0, 'every watch ended with its poll')
+})
+
+t.test('with fake timers', async t => {
+  t.beforeEach(() => { mock.timers.enable({ apis: ['setTimeout', 'Date'], now: Date.UTC(2026, 0, 1) }) })
+  t.afterEach(() => { mock.timers.reset() })
+
+  t.test('a held poll that sees nothing answers the current state after wait_ms', async t => {
+    const s = await picker(t, { now: () => Date.now() })
+    const gets = countGets(s.scope.modelListStore)
+    const { id } = (await s.post()).json<{ id: string }>()
+    let answered: LightMyRequestResponse | undefined
+    const held = s.poll('rt-1', id, '?wait_ms=5000').then(res => { answered = res })
+    await settle()
+    await s.claim()
+    mock.timers.tick(4_999)
+    await settle()
+    t.equal(answered, undefined, 'still held at 4,999 ms')
+    t.equal(gets.count, 1, 'no read while it waits, the claim notwithstanding')
+    mock.timers.tick(1)
+    await held
+    t.match(answered?.json(), { id, status: 'running' }, 'the state as of then: running')
+    t.equal(gets.count, 2)
+  })
+
+  t.test("a held poll whose deadline passes answers timeout at the deadline, not at wait_ms", async t => {
+    const s = await picker(t, { now: () => Date.now(), pendingTimeoutMs: 2_000, runningTimeoutMs: 3_000, retentionMs: 10_000 })
+    const { id } = (await s.post()).json<{ id: string }>()
+    let answered: LightMyRequestResponse | undefined
+    const held = s.poll('rt-1', id, '?wait_ms=30000').then(res => { answered = res })
+    await settle()
+    mock.timers.tick(1_000)
+    await s.claim()
+    mock.timers.tick(1_500)
+    await settle()
+    t.equal(answered, undefined, 'the pending deadline passed, but it was claimed: still held')
+    mock.timers.tick(1_499)
+    await settle()
+    t.equal(answered, undefined, 'the running deadline (3 s after the claim) is 1 ms away: still held')
+    mock.timers.tick(2)
+    await held
+    t.match(answered?.json(), { id, status: 'timeout', error: 'daemon did not finish within 3 seconds' }, 'at the running deadline')
+  })
+
+  t.test('a wake-up that comes while the poll reads is kept', async t => {
+    // A store with the held-poll capabilities whose read lets the report in first.
+    const inner = new MemoryModelListStore({ now: () => Date.now() })
+    t.teardown(() => inner.close())
+    let reportDuringRead: (() => Promise<unknown>) | undefined
+    const store = spyStore(inner, {
+      get: async (runtimeId: string, requestId: string) => {
+        const before = await inner.get(runtimeId, requestId)
+        const report = reportDuringRead
+        reportDuringRead = undefined
+        await report?.()
+        return before
+      }
+    }) as unknown as ModelListStore & Record<symbol, unknown>
+    store[kWatchSettled] = (inner as unknown as Record<symbol, (...args: unknown[]) => unknown>)[kWatchSettled].bind(inner)
+    store[kMsUntilDeadline] = (inner as unknown as Record<symbol, (...args: unknown[]) => unknown>)[kMsUntilDeadline].bind(inner)
+    const s = await picker(t, { store })
+    const { id } = (await s.post()).json<{ id: string }>()
+    reportDuringRead = async () => await inner.fail('rt-1', id, 'crashed')
+    const res = await s.poll('rt-1', id, '?wait_ms=30000')
+    t.match(res.json(), { status: 'failed', error: 'crashed' }, 'read again at once, no timer needed')
+  })
+})
+
+t.test('app.close() answers held polls at once with the last state read', async t => {
+  const s = await picker(t)
+  const { id } = (await s.post()).json<{ id: string }>()
+  const held = Array.from({ length: 3 }, async () => await s.poll('rt-1', id, '?wait_ms=30000'))
+  await settle()
+  const started = Date.now()
+  await s.app.close()
+  for (const res of await Promise.all(held)) t.match(res.json(), { id, status: 'pending' })
+  const elapsed = Date.now() - started
+  t.ok(elapsed < 1_000, `answered ${elapsed} ms after close, not after wait_ms`)
+})
+
+t.test('a plain store object: held polls answered at once, no cache, the hint called in this process', async t => {
+  const inner = new MemoryModelListStore()
+  t.teardown(() => inner.close())
+  const hints: string[] = []
+  const store = spyStore(inner)
+  const s = await picker(t, { store, notifyPendingWork: (runtimeId) => { hints.push(runtimeId) } })
+  const { id } = (await s.post()).json<{ id: string }>()
+  t.same(store.calls.find(call => call.method === 'create')?.args, ['rt-1', { coalesce: true }], 'create, with the coalesce option')
+  t.same(hints, ['rt-1'], 'the hint, after the create')
+  const res = await s.poll('rt-1', id, '?wait_ms=30000')
+  t.match(res.json(), { id, status: 'pending' }, 'wait_ms cannot hold: answered at once')
+  t.same(await s.claim(), { id })
+  await s.report('rt-1', id, { status: 'completed', models: catalog, supported: true })
+  const next = (await s.post()).json<ModelListRequest>()
+  t.equal(next.status, 'pending', 'no cache: the next POST asks the daemon')
+  t.notOk('cached' in next)
+})
+
+t.test('a store whose watch fails or hangs: the poll answers what it read', async t => {
+  const inner = new MemoryModelListStore()
+  t.teardown(() => inner.close())
+  let stopped = 0
+  let release: (() => void) | undefined
+  const behaviours = {
+    rejects: async () => { throw new Error('subscriber down') },
+    hangs: async () => await new Promise<() => void>(resolve => { release = () => resolve(() => { stopped++ }) })
+  }
+  for (const [name, watch] of Object.entries(behaviours)) {
+    t.test(name, async t => {
+      const store = spyStore(inner) as unknown as ModelListStore & Record<symbol, unknown>
+      store[kWatchSettled] = watch
+      store[kMsUntilDeadline] = () => 30_000
+      const s = await picker(t, { store, storeTimeoutMs: 50 })
+      const { id } = (await s.post()).json<{ id: string }>()
+      const res = await s.poll('rt-1', id, '?wait_ms=30000')
+      t.match(res.json(), { id, status: 'pending' })
+      t.match(s.log.lines.find(line => line.level === 40)?.msg, /cannot hold the poll/, 'logged as a warning')
+      if (name === 'hangs') {
+        release?.()
+        await settle()
+        t.equal(stopped, 1, 'a watch that resolves after the poll gave up is stopped at once')
+      }
+    })
+  }
+})
+
+t.test('catalog cache through the routes', async t => {
+  t.test('the second picker open is answered from the cache, with cached and cached_at', async t => {
+    const s = await picker(t)
+    s.clock.advance(1_000)
+    const at = new Date(s.clock.t).toISOString()
+    await s.discover()
+    s.clock.advance(10_000)
+    const res = await s.post()
+    t.equal(res.statusCode, 200)
+    const body = res.json<ModelListRequest>()
+    t.same(body, { id: body.id, runtime_id: 'rt-1', status: 'completed', models: catalog, supported: true, created_at: at, updated_at: at, cached: true, cached_at: at })
+    t.equal((await s.poll('rt-1', body.id)).statusCode, 404, 'a cache answer is not stored')
+    t.equal(await s.claim(), null, 'and asks nothing of the daemon')
+  })
+
+  t.test('{ "force": true } skips the cache', async t => {
+    const s = await picker(t)
+    await s.discover()
+    const forced = (await s.post('rt-1', { force: true })).json<ModelListRequest>()
+    t.equal(forced.status, 'pending')
+    t.notOk('cached' in forced)
+    t.equal((await s.post('rt-1', { force: true })).json().id, forced.id, 'a second forced POST joins it')
+    t.equal((await s.post('rt-1', { force: false })).json().cached, true, 'force: false uses the cache')
+    t.equal((await s.post('rt-1', {})).json().cached, true, 'so does an empty body')
+  })
+
+  t.test('the offline check comes first', async t => {
+    const s = await picker(t)
+    await s.discover()
+    s.hooks.runtimes.set('rt-1', { online: false })
+    const res = await s.post()
+    t.equal(res.statusCode, 503)
+    t.equal(res.json().code, 'FST_MODEL_LIST_RUNTIME_OFFLINE')
+  })
+
+  t.test('a broken catalog still answers through the daemon', async t => {
+    const s = await picker(t)
+    await s.discover()
+    const { catalogs } = (s.scope.modelListStore as unknown as { backend: { catalogs: Map<string, { result: string }> } }).backend
+    ;(catalogs.get('rt-1') as { result: string }).result = '{"models": broken'
+    const res = await s.post()
+    t.equal(res.statusCode, 200)
+    t.equal(res.json().status, 'pending', 'a miss: the daemon is asked')
+    t.same(await s.claim(), { id: res.json().id })
+  })
+
+  t.test('catalogCache: false', async t => {
+    const s = await picker(t, { catalogCache: false })
+    await s.discover()
+    t.equal((await s.post()).json().status, 'pending')
+  })
+
+  t.test('catalogCache: false beside a built-in store object turns serving off', async t => {
+    const store = new MemoryModelListStore()
+    t.teardown(() => store.close())
+    const s = await picker(t, { store, catalogCache: false })
+    await s.discover()
+    t.equal((await s.post()).json().status, 'pending')
+  })
+
+  t.test('partial windows keep the other default', async t => {
+    const s = await picker(t, { catalogCache: { revalidateAfterMs: 5_000 } })
+    await s.discover()
+    s.clock.advance(5_001)
+    t.equal((await s.post()).json().cached, true, 'served')
+    t.ok(await s.claim(), 'and a refresh queued after 5 s')
+    s.clock.advance(86_400_000)
+    t.equal((await s.post()).json().status, 'pending', 'the default serve window of a day has passed')
+  })
+})
+
+t.test('the wake-up hint', async t => {
+  t.test('called after a queued POST, not after a join or a fresh cache answer; a refresh hints', async t => {
+    const hints: string[] = []
+    const s = await picker(t, { notifyPendingWork: (runtimeId) => { hints.push(runtimeId) } })
+    const { id } = (await s.post()).json<{ id: string }>()
+    t.same(hints, ['rt-1'], 'a new request: hinted')
+    await s.post()
+    t.same(hints, ['rt-1'], 'a join: no hint')
+    await s.claim()
+    await s.report('rt-1', id, { status: 'completed', models: catalog, supported: true })
+    await s.post()
+    t.same(hints, ['rt-1'], 'a fresh cache answer: no hint')
+    s.clock.advance(60_001)
+    t.equal((await s.post()).json().cached, true)
+    t.same(hints, ['rt-1', 'rt-1'], 'a stale one queues a refresh: hinted')
+    await s.post('rt-2')
+    t.same(hints, ['rt-1', 'rt-1', 'rt-2'], 'with the runtime id')
+  })
+
+  for (const [name, notify] of Object.entries({
+    throws: () => { throw new Error('socket gone') },
+    rejects: async () => { throw new Error('socket gone') }
+  })) {
+    t.test(`a hint that ${name} is logged and never fails the POST`, async t => {
+      const s = await picker(t, { notifyPendingWork: notify })
+      const res = await s.post()
+      t.equal(res.statusCode, 200)
+      t.equal(res.json().status, 'pending')
+      await settle()
+      const line = s.log.lines.find(line => /notifyPendingWork failed/.test(line.msg))
+      t.equal(line?.err?.message, 'socket gone', 'logged with its error')
+      t.equal(line?.runtimeId, 'rt-1')
+    })
+  }
+
+  t.test('a hint that throws on a plain store never fails the POST either', async t => {
+    const inner = new MemoryModelListStore()
+    t.teardown(() => inner.close())
+    const s = await picker(t, { store: spyStore(inner), notifyPendingWork: () => { throw new Error('socket gone') } })
+    t.equal((await s.post()).statusCode, 200)
+    t.ok(s.log.lines.some(line => /notifyPendingWork failed/.test(line.msg)))
+  })
+
+  t.test('two apps on one memory store: both hear it; a closed app stops hearing', async t => {
+    const store = new MemoryModelListStore()
+    t.teardown(() => store.close())
+    const heard = { a: [] as string[], b: [] as string[] }
+    const a = await picker(t, { store, notifyPendingWork: (rt) => { heard.a.push(rt) } })
+    const b = await picker(t, { store, notifyPendingWork: (rt) => { heard.b.push(rt) } })
+    await a.post('rt-1')
+    t.same(heard, { a: ['rt-1'], b: ['rt-1'] })
+    await b.app.close()
+    await a.post('rt-2')
+    t.same(heard, { a: ['rt-1', 'rt-2'], b: ['rt-1'] })
+  })
+})

@@ -1,0 +1,115 @@
+// Held polls on a private redis-server: what they cost the server while they
+// wait (MONITOR), and that the store's subscriber comes back after a restart.
+import t from 'tap'
+import type { FastifyInstance } from 'fastify'
+import type Redis from 'ioredis'
+import fastifyModelList from '../lib/index'
+import { detectCapabilities } from '../lib/capabilities'
+import { catalog } from './helpers/contract'
+import { hooks, hostApp, routes } from './helpers/apps'
+import { ready } from './helpers/redis'
+import { listening } from './helpers/picker-contract'
+import { freePort, makeTempDir, needsRedisBinaries, removeDir, startRedisServer, until, type RedisServer } from './helpers/redis-server'
+
+const held = (rt: string, id: string): { method: 'GET', url: string } => ({ method: 'GET', url: `${routes.get(rt, id).url}?wait_ms=30000` })
+
+t.test('held polls on a private redis-server', async t => {
+  if (!(await ready(t, () => needsRedisBinaries(['redis-server'])))) return
+  const dir = await makeTempDir('held-poll')
+  const port = await freePort()
+  const clients: Redis[] = []
+  const apps: FastifyInstance[] = []
+  let server: RedisServer = await startRedisServer(port, dir)
+  t.teardown(async () => {
+    for (const app of apps) await app.close()
+    for (const client of clients) client.disconnect()
+    await server.stop()
+    await removeDir(dir)
+  })
+  const connect = (): Redis => {
+    const client = server.connect()
+    client.on('error', () => {})
+    clients.push(client)
+    return client
+  }
+  const replica = async (notifyPendingWork?: (rt: string) => void): Promise<FastifyInstance> => {
+    const app = await hostApp(async app => {
+      await app.register(fastifyModelList, { redis: connect(), prefix: '/api', ...hooks, ...(notifyPendingWork !== undefined && { notifyPendingWork }) })
+    })
+    apps.push(app)
+    await listening(detectCapabilities(app.modelListStore))
+    return app
+  }
+  const hints: string[] = []
+  const a = await replica()
+  const b = await replica(rt => { hints.push(rt) })
+
+  t.test('a held poll sends no command while it waits (MONITOR)', async t => {
+    // Warm-up: every script known to the server, so each call below is one EVALSHA.
+    const warm = (await a.inject(routes.create('rt-warm'))).json<{ id: string }>().id
+    await b.inject(routes.get('rt-warm', warm))
+    await a.claimPendingModelList('rt-warm')
+    await b.inject(routes.report('rt-warm', warm, { status: 'failed', error: 'warm-up' }))
+    await a.inject(routes.get('rt-warm', warm))
+    const commands: string[][] = []
+    const monitor = await connect().monitor()
+    // Closed before the restart below: a monitor that reconnects confuses its client.
+    t.teardown(() => monitor.disconnect())
+    // Top-level commands only: what a script runs inside Redis shows with the source "lua".
+    monitor.on('monitor', (_time: string, args: string[], source: string) => { if (source !== 'lua') commands.push(args) })
+    const rt = 'rt-monitor'
+    const { id } = (await a.inject(routes.create(rt))).json<{ id: string }>()
+    const polls = [b.inject(held(rt, id)), b.inject(held(rt, id)), a.inject(held(rt, id))]
+    // Every poll has read once: three reads of this record reached the server.
+    // The get script is the one EVALSHA with one key, the record's.
+    // (EVAL where this connection had not used the script yet.)
+    const isScript = (args: string[], keys: string): boolean => ['evalsha', 'eval'].includes(args[0].toLowerCase()) && args[2] === keys && args[3].endsWith(`:req:${id}`)
+    const isRead = (args: string[]): boolean => isScript(args, '1')
+    const reads = (): number => commands.filter(isRead).length
+    await until('the three first reads', async () => reads() === 3, 5_000, 5)
+    const from = commands.length
+    // A held poll has no timer but its own deadline: nothing polls meanwhile.
+    await a.inject(routes.report(rt, id, { status: 'completed', models: catalog, supported: true }))
+    for (const res of await Promise.all(polls)) t.equal(res.json().status, 'completed')
+    await until('the last read', async () => reads() === 3 + 3, 5_000, 5)
+    const between = commands.slice(from)
+    t.ok(isScript(between[0], '4') && between[0].includes('completed'), 'after the first reads, the next command is the report')
+    t.equal(between.length, 1 + 3, 'then exactly one read per poll: nothing while they waited')
+    t.ok(between.slice(1).every(isRead), 'and those are reads')
+  })
+
+  t.test('after a Redis restart the subscriber is back: held polls wake and hints arrive again', async t => {
+    const rtAcross = 'rt-across'
+    const across = (await a.inject(routes.create(rtAcross))).json<{ id: string }>().id
+    const watchers = (b.modelListStore as unknown as { backend: { signals: { settledWatchers: Map<string, unknown> } } }).backend.signals.settledWatchers
+    const acrossStarted = Date.now()
+    const heldAcross = b.inject(held(rtAcross, across))
+    await until("B's poll watches", async () => watchers.size === 1, 5_000, 5)
+    await server.stop()
+    server = await startRedisServer(port, dir)
+    // A report during the outage was impossible, but one landing between the
+    // reconnect and the resubscribe would be missed: the poll reads again.
+    const acrossRes = await heldAcross
+    t.ok(Date.now() - acrossStarted < 10_000, 'a poll held across the restart answers once the subscriber is back, not after wait_ms')
+    t.ok([404, 503].includes(acrossRes.statusCode), `with what it reads then (${acrossRes.statusCode}: the record went with the restart)`)
+
+    // The apps' clients reconnect by themselves; the subscriber resubscribes.
+    const admin = connect()
+    await until('both subscribers resubscribed', async () => {
+      const [, count] = await admin.call('PUBSUB', 'NUMSUB', 'model-list:settled') as [string, number]
+      return count === 2
+    })
+    hints.length = 0
+    const rt = 'rt-restart'
+    const { id } = (await a.inject(routes.create(rt))).json<{ id: string }>()
+    await until('the hint on B', async () => hints.length === 1, 5_000, 5)
+    t.same(hints, [rt], 'the hint reaches B')
+    const started = Date.now()
+    const poll = b.inject(held(rt, id))
+    await until("B's poll watches", async () => watchers.size === 1, 5_000, 5)
+    await a.inject(routes.report(rt, id, { status: 'failed', error: 'crashed' }))
+    const res = await poll
+    t.match(res.json(), { id, status: 'failed' })
+    t.ok(Date.now() - started < 2_000, 'woken by the report, not by wait_ms')
+  })
+})
