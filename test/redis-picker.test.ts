@@ -5,7 +5,8 @@ import type { FastifyInstance } from 'fastify'
 import Redis from 'ioredis'
 import RedisMock from 'ioredis-mock'
 import fastifyModelList, { type FastifyModelListOptions, type ModelListRequest } from '../lib/index'
-import { detectCapabilities } from '../lib/capabilities'
+import { detectCapabilities, type StoreCapabilities } from '../lib/capabilities'
+import { RedisModelListStore } from '../lib/stores/redis'
 import { Clock } from './helpers/clock'
 import { catalog } from './helpers/contract'
 import { hooks, hostApp, routes } from './helpers/apps'
@@ -58,6 +59,31 @@ for (const target of targets) {
       }
       return { a: await make('a'), b: await make('b'), hints, clock }
     }
+
+    t.test('an unreadable record met by a cache answer is removed and logged, as by any script', async t => {
+      const redis = target.client()
+      clients.push(redis)
+      const keyPrefix = uniquePrefix(`${target.name}-unreadable`)
+      keyPrefixes.push(keyPrefix)
+      const clock = new Clock()
+      const store = new RedisModelListStore({ redis, keyPrefix, now: clock.now, catalogCache: { revalidateAfterMs: 1_000 } })
+      const caps = detectCapabilities(store) as Required<StoreCapabilities>
+      const warned: unknown[] = []
+      caps.useLog({ warn: (fields: unknown) => { warned.push(fields) } } as never)
+      const rt = 'rt-unreadable'
+      const first = await store.create(rt)
+      await store.popPending(rt)
+      await store.complete(rt, first.id, { models: catalog, supported: true })
+      const broken = await store.create(rt)
+      const key = `${keyPrefix}:{${rt}}:req:${broken.id}`
+      await redis.hdel(key, 'c')
+      clock.advance(1_001)
+      const opened = await caps.open(rt, { coalesce: true, useCache: true })
+      t.equal(opened.request.cached, true, 'answered from the catalog')
+      t.equal(opened.queued, true, 'the broken pending request does not count: a refresh is queued')
+      t.same(warned, [{ keys: [key] }], 'the removed record is logged')
+      t.equal(await redis.exists(key), 0, 'and gone')
+    })
 
     t.test('a poll held on app B answers within milliseconds of the report on app A', async t => {
       const { a, b } = await replicas(t)
