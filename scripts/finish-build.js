@@ -1,7 +1,7 @@
 'use strict'
 // After tsc: ship the Lua scripts beside the compiled store, and an ESM entry
 // whose named exports are read off the CommonJS build, so the two cannot drift.
-const { copyFileSync, mkdirSync, readdirSync, writeFileSync } = require('node:fs')
+const { copyFileSync, mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } = require('node:fs')
 const { join } = require('node:path')
 
 const root = join(__dirname, '..')
@@ -29,3 +29,9 @@ writeFileSync(join(root, 'dist', 'index.d.mts'), [
   'export default fastifyModelList',
   ''
 ].join('\n'))
+
+// The client helpers import nothing, so their ESM build is a real one (a
+// browser loads it as is): tsconfig.client-esm.json compiled it on its own.
+renameSync(join(root, 'dist', 'client-esm', 'client.js'), join(root, 'dist', 'client.mjs'))
+rmSync(join(root, 'dist', 'client-esm'), { recursive: true, force: true })
+copyFileSync(join(root, 'dist', 'client.d.ts'), join(root, 'dist', 'client.d.mts'))

@@ -37,3 +37,28 @@ t.test('TypeScript consumers type-check under nodenext, as ESM and as CommonJS',
     '--module', 'nodenext', '--moduleResolution', 'nodenext', ...fixtures], { cwd: root }).catch(error => error)
   t.equal(stdout, '', 'no type errors')
 })
+
+t.test('fastify-model-list/client loads with nothing installed beside it (no server code)', async t => {
+  const { cpSync, mkdtempSync, rmSync } = await import('node:fs')
+  const { tmpdir } = await import('node:os')
+  // A folder with no node_modules above it: any import of Fastify, TypeBox or
+  // our server files would fail to resolve.
+  const alone = mkdtempSync(join(tmpdir(), 'fml-client-'))
+  t.teardown(() => rmSync(alone, { recursive: true, force: true }))
+  for (const file of ['client.js', 'client.mjs']) cpSync(join(root, 'dist', file), join(alone, file))
+  const names = ['ModelListError', 'listModels', 'reportModelList']
+  const esm = await run(process.execPath, ['--input-type=module', '-e', "import * as c from './client.mjs'; console.log(JSON.stringify(Object.keys(c).sort()))"], { cwd: alone })
+  t.same(JSON.parse(esm.stdout), names, 'import')
+  const cjs = await run(process.execPath, ['-e', "console.log(JSON.stringify(Object.keys(require('./client.js')).filter(k => k !== '__esModule').sort()))"], { cwd: alone })
+  t.same(JSON.parse(cjs.stdout), names, 'require')
+})
+
+t.test('the client entry resolves through the package exports, ESM and CommonJS', async t => {
+  const { stdout } = await run(process.execPath, ['--input-type=module', '-e', `
+    import { listModels, ModelListError } from 'fastify-model-list/client'
+    import { createRequire } from 'node:module'
+    const cjs = createRequire(process.cwd() + '/')('fastify-model-list/client')
+    console.log(JSON.stringify({ esm: typeof listModels, cjs: typeof cjs.reportModelList, error: new ModelListError('x').name }))
+  `], { cwd: root })
+  t.same(JSON.parse(stdout), { esm: 'function', cjs: 'function', error: 'ModelListError' })
+})

@@ -37,6 +37,7 @@ const resolutions = {
   bundler: { module: 'esnext', moduleResolution: 'bundler' }
 }
 
+const client = ['function', 'function', 'ModelListError']
 const expectedFlow = { created: 'pending', claimed: true, report: 200, status: 'completed', models: [{ id: 'm1', label: 'Model one' }] }
 
 const work = mkdtempSync(join(tmpdir(), 'fml-pack-'))
@@ -74,7 +75,7 @@ t.test('the packed tarball', async t => {
   t.test('holds the built files, README, LICENSE and package.json only', async t => {
     const stray = paths.filter(path => !/^(dist\/|README\.md$|LICENSE$|package\.json$)/.test(path))
     t.same(stray, [], 'nothing else is published')
-    for (const path of ['dist/index.js', 'dist/index.mjs', 'dist/index.d.ts', 'dist/index.d.mts', 'README.md', 'LICENSE']) {
+    for (const path of ['dist/index.js', 'dist/index.mjs', 'dist/index.d.ts', 'dist/index.d.mts', 'dist/client.js', 'dist/client.mjs', 'dist/client.d.ts', 'dist/client.d.mts', 'README.md', 'LICENSE']) {
       t.ok(paths.includes(path), path)
     }
   })
@@ -107,8 +108,8 @@ t.test('the packed tarball', async t => {
       t.notMatch(install.stderr, /install-scripts|ERESOLVE|peer dep/i, 'installs without install-script or peer warnings')
       t.equal(existsSync(join(dir, 'node_modules', 'ioredis')), setup.redis, setup.redis ? 'ioredis is there' : 'ioredis is not installed')
 
-      t.same(await node(dir, 'esm.mjs'), { same: true, store: true, schema: 'object', flow: expectedFlow }, 'ESM import: default and named')
-      t.same(await node(dir, 'cjs.cjs'), { same: true, store: true, schema: 'object', flow: expectedFlow }, 'CommonJS require')
+      t.same(await node(dir, 'esm.mjs'), { same: true, store: true, schema: 'object', flow: expectedFlow, client }, 'ESM import: default and named, and the client')
+      t.same(await node(dir, 'cjs.cjs'), { same: true, store: true, schema: 'object', flow: expectedFlow, client }, 'CommonJS require, and the client')
       if (setup.redis) {
         if (noRedis === false) {
           t.same(await node(dir, 'redis.mjs'), { store: true, flow: expectedFlow }, 'the Redis store through app.redis')

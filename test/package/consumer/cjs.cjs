@@ -2,6 +2,7 @@
 const Fastify = require('fastify')
 const modelList = require('fastify-model-list')
 const { fastifyModelList, MemoryModelListStore, ModelEntry } = modelList
+const { listModels, ModelListError, reportModelList } = require('fastify-model-list/client')
 
 async function main () {
   const app = Fastify()
@@ -11,7 +12,8 @@ async function main () {
     same: modelList.default === fastifyModelList,
     store: app.modelListStore instanceof MemoryModelListStore,
     schema: ModelEntry.type,
-    flow: await flow(app)
+    flow: await flow(app),
+    client: [typeof listModels, typeof reportModelList, new ModelListError('x').name]
   }))
   await app.close()
 }

@@ -1,6 +1,7 @@
 // TypeScript CommonJS consumer.
 import Fastify = require('fastify')
 import modelList = require('fastify-model-list')
+import client = require('fastify-model-list/client')
 
 const app = Fastify()
 app.register(modelList.fastifyModelList, { getRuntime: () => null, authorizeDaemon: () => false })
@@ -8,3 +9,4 @@ app.register(modelList.default, { getRuntime: () => ({ online: true }), authoriz
 // @ts-expect-error: a typo in an option name is caught
 app.register(modelList.fastifyModelList, { getRuntime: () => null, authorizeDaemon: () => false, keyprefix: 'x' })
 export const store: modelList.ModelListStore = new modelList.MemoryModelListStore()
+export const list: typeof client.listModels = client.listModels

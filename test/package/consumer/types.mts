@@ -1,5 +1,6 @@
 // TypeScript ESM consumer: the default import is the typed plugin (not `any`).
 import Fastify from 'fastify'
+import { listModels, ModelListError, reportModelList } from 'fastify-model-list/client'
 import fastifyModelList, { fastifyModelList as named, MemoryModelListStore, ModelEntry, type FastifyModelListOptions } from 'fastify-model-list'
 
 const app = Fastify()
@@ -17,4 +18,9 @@ const entry: ModelEntry = { id: ModelEntry.type, label: 'x' }
 const store = new MemoryModelListStore()
 const options: FastifyModelListOptions = { store, getRuntime: () => null, authorizeDaemon: () => false }
 const pending: { id: string } | null = await app.claimPendingModelList('rt')
-export { same, entry, options, pending }
+const listed: { models: Array<{ id: string }>, supported: boolean, cached: boolean, cachedAt?: string } = await listModels({ baseUrl: 'http://127.0.0.1/api', runtimeId: 'rt', force: true, timeoutMs: 1_000 })
+await reportModelList({ baseUrl: 'http://127.0.0.1/api', runtimeId: 'rt', requestId: 'id', report: { status: 'completed', models: [{ id: 'm', label: 'M' }] } })
+// @ts-expect-error: a report's status is completed or failed
+await reportModelList({ baseUrl: '', runtimeId: 'rt', requestId: 'id', report: { status: 'running' } })
+const failure: number | undefined = new ModelListError('x').statusCode
+export { same, entry, options, pending, listed, failure }
