@@ -114,6 +114,28 @@ t.test('listModels: the daemon reports while a poll is out; supported: false pas
   t.ok(server.polls.length >= 1, 'the answer came from a poll')
 })
 
+t.test('listModels: the second picker open is answered from the cache; force asks the daemon', async t => {
+  const server = await serve(t)
+  const first = await listModels({
+    baseUrl: server.baseUrl,
+    runtimeId: 'rt-cache',
+    fetch: fetchThen(isPost, () => daemonTurn(server, 'rt-cache', { status: 'completed', models: catalog }))
+  })
+  t.equal(first.cached, false)
+  const polls = server.polls.length
+  const second = await listModels({ baseUrl: server.baseUrl, runtimeId: 'rt-cache' })
+  t.match(second, { models: catalog, supported: true, cached: true, cachedAt: String })
+  t.ok(!Number.isNaN(Date.parse(second.cachedAt as string)), 'cachedAt is a date')
+  t.equal(server.polls.length, polls, 'answered by the POST alone, no poll')
+  const forced = await listModels({
+    baseUrl: server.baseUrl,
+    runtimeId: 'rt-cache',
+    force: true,
+    fetch: fetchThen(isPost, () => daemonTurn(server, 'rt-cache', { status: 'completed', models: catalog.slice(0, 1) }))
+  })
+  t.strictSame(forced, { models: catalog.slice(0, 1), supported: true, cached: false }, 'force: a fresh discovery')
+})
+
 t.test('listModels: force sends { force: true }; headers go with every request', async t => {
   const seen: string[] = []
   const server = await serve(t, {}, app => {
@@ -265,9 +287,11 @@ t.test('listModels: an aborted signal rejects with its reason, before or during 
 })
 
 t.test('listModels: a poll the server held for its whole wait is followed at once', async t => {
-  // The server holds each poll its full wait_ms (a fake-clock delay here, so
-  // this runs whatever store the plugin has); the next poll goes out without a pause.
-  const server = await serve(t)
+  // A store that cannot hold polls, and a fetch that holds each poll its full
+  // wait_ms on the fake clock: the next poll goes out without a pause.
+  const { store, inner } = plainStore()
+  t.teardown(() => inner.close())
+  const server = await serve(t, { store })
   mock.timers.enable({ apis: ['setTimeout', 'Date'] })
   t.teardown(() => mock.timers.reset())
   let held = 0
@@ -339,7 +363,7 @@ t.test('listModels: a poll never asks for more than 25 s', async t => {
     runtimeId: 'rt-long',
     fetch: fetchThen(isPost, () => daemonTurn(server, 'rt-long', { status: 'completed', models: catalog }))
   })
-  t.equal(server.polls[0].wait_ms, '25000', 'default timeoutMs (95 s) leaves room for a 25 s hold')
+  t.equal(Number(server.polls[0].wait_ms), 25_000, 'default timeoutMs (95 s) leaves room for a 25 s hold')
 })
 
 // A store whose complete() and fail() fail `failures` times in all (503 to the daemon), then work.
