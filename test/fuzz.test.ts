@@ -24,6 +24,8 @@ const oversizeEvery = 97
 const runtimeA = 'fuzz-rt-a'
 const runtimeB = 'fuzz-rt-b'
 
+// Sized for about half a minute; a loaded CI machine (or a longer run) gets room.
+t.setTimeout(Number(process.env.FML_FUZZ_TIMEOUT_MS ?? 240_000))
 t.comment(`fuzz seed ${seed}; replay: FML_FUZZ_SEED=${seed} npx tap test/fuzz.test.ts`)
 
 type Method = 'create' | 'get' | 'hasPending' | 'popPending' | 'complete' | 'fail'

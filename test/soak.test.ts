@@ -22,6 +22,8 @@ const timeouts: SoakTimeouts = { pendingTimeoutMs: 30_000, runningTimeoutMs: 60_
 // Wall-clock bounds are not what the soak is about: a loaded CI machine must not turn into a 503.
 const generousBounds = { heartbeatProbeTimeoutMs: 30_000, storeTimeoutMs: 30_000 }
 
+// Sized for about half a minute; a loaded CI machine (or a longer run) gets room.
+t.setTimeout(Number(process.env.FML_SOAK_TIMEOUT_MS ?? 240_000))
 t.comment(`soak seed ${seed}; replay: FML_SOAK_SEED=${seed} npx tap test/soak.test.ts`)
 
 async function replica (t: Test, options: Partial<FastifyModelListOptions>): Promise<FastifyInstance> {
