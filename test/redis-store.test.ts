@@ -7,6 +7,9 @@ import RedisMock from 'ioredis-mock'
 import type { FastifyInstance, InjectOptions } from 'fastify'
 import fastifyModelList from '../lib/index'
 import { RedisModelListStore } from '../lib/stores/redis'
+import { kHandBack, type StoreCapabilities } from '../lib/capabilities'
+
+type HandBack = NonNullable<StoreCapabilities['handBack']>
 import { Clock } from './helpers/clock'
 import { catalog } from './helpers/contract'
 import { hooks, hostApp, routes } from './helpers/apps'
@@ -201,6 +204,17 @@ for (const target of targets) {
       t.same(await queued(), [fresh.id], 'and cleans it')
       await store.fail(rt, fresh.id, 'x')
       t.equal(await store.popPending(rt), null, 'popPending over an empty queue answers null')
+    })
+
+    t.test('a claim handed back leaves the running set and rejoins the queue', async t => {
+      const { store, rt, queue } = setup('hand-back')
+      const running = queue.replace(/queue$/, 'running')
+      const created = await store.create(rt)
+      const claim = await store.popPending(rt)
+      t.same(await raw.zrange(running, 0, -1), [created.id])
+      t.equal(await (store as unknown as Record<symbol, HandBack>)[kHandBack](rt, claim!), true)
+      t.same(await raw.zrange(running, 0, -1), [], 'no longer counted as running')
+      t.equal(await raw.zcard(queue), 1, 'queued again')
     })
 
     t.test('keys use the hash tag layout <prefix>:{<runtimeId>}:...', async t => {

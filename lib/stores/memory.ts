@@ -133,6 +133,7 @@ class MemoryBackend implements WorkBackend {
     if (record === undefined || !this.lifecycle.isClaim(record, claimedAt)) return null
     this.lifecycle.handBack(record, now)
     this.touch(record)
+    this.unclaim(runtimeId, id)
     let queue = this.queues.get(runtimeId)
     if (queue === undefined) this.queues.set(runtimeId, queue = new PendingQueue())
     queue.unshift(record.id, record.deadline)

@@ -48,7 +48,7 @@ const scripts = {
   hasPending: 'has-pending-1',
   popPending: 'pop-pending-2',
   settle: 'settle-4',
-  handBack: 'hand-back-2'
+  handBack: 'hand-back-3'
 } as const
 type ScriptName = keyof typeof scripts
 
@@ -201,7 +201,7 @@ class RedisBackend implements WorkBackend {
   }
 
   async handBack (runtimeId: string, id: string, claimedAt: number): Promise<WorkRecord | null> {
-    const reply = await this.call.handBack(this.recordKey(runtimeId, id), this.queueKey(runtimeId), ...this.common(),
+    const reply = await this.call.handBack(this.recordKey(runtimeId, id), this.queueKey(runtimeId), this.runningKey(runtimeId), ...this.common(),
       id, claimedAt, this.lifecycle.pendingTimeoutMs) as Reply
     return this.parse(runtimeId, reply)
   }

@@ -1,4 +1,4 @@
--- KEYS[1] the record, KEYS[2] the runtime's queue; ARGV[5] the record's id,
+-- KEYS[1] the record, KEYS[2] the runtime's queue, KEYS[3] its running set; ARGV[5] the record's id,
 -- ARGV[6] when it was claimed (the claim's update time), ARGV[7] pending timeout (ms).
 -- A claim its heartbeat gave up on goes back to the queue, in its old place, with
 -- the deadline it had as pending; only while it is still that claim: running and
@@ -13,4 +13,5 @@ record[4] = string.format('%.0f', tonumber(record[2]) + tonumber(ARGV[7]))
 store(KEYS[1], 's', 'pending', 'u', now, 'd', record[4])
 redis.call('ZADD', KEYS[2], record[4], record[7])
 redis.call('PEXPIRE', KEYS[2], retention)
+redis.call('ZREM', KEYS[3], ARGV[5])
 return reply(ARGV[5], record)
