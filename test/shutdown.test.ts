@@ -70,7 +70,7 @@ function startChild (env: Record<string, string>): Child {
   return { next, send: line => child.stdin.write(`${line}\n`), exited, output: () => output }
 }
 
-interface Answer { status: number | 'error', ms: number }
+interface Answer { status: number | 'error', ms: number, body: string }
 
 /** One HTTP call; `agent` false sends `Connection: close`. */
 function call (agent: Agent | false, port: number, method: string, path: string, body?: object): Promise<Answer> {
@@ -79,10 +79,12 @@ function call (agent: Agent | false, port: number, method: string, path: string,
   if (agent === false) headers.connection = 'close'
   return new Promise(resolve => {
     const req = request({ host: '127.0.0.1', port, method, path, agent, headers }, res => {
-      res.resume()
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, ms: Date.now() - started }))
+      let body = ''
+      res.setEncoding('utf8')
+      res.on('data', (chunk: string) => { body += chunk })
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, ms: Date.now() - started, body }))
     })
-    req.on('error', () => resolve({ status: 'error', ms: Date.now() - started }))
+    req.on('error', (error) => resolve({ status: 'error', ms: Date.now() - started, body: error.message }))
     req.end(body === undefined ? undefined : JSON.stringify(body))
   })
 }
@@ -103,11 +105,18 @@ async function shutdown (t: Test, { redis, forceClose = false }: Run): Promise<v
 
   // A keep-alive connection that has answered once and sits idle at the close.
   t.equal((await call(agent, port, 'GET', `/api/runtimes/rt-2/models/${pendingId}`)).status, 200, 'answered before the close')
+  // Two polls held on the pending request (close must answer them), in before Redis pauses.
+  const held = [0, 1].map(() => call(false, port, 'GET', `/api/runtimes/rt-2/models/${pendingId}?wait_ms=30000`))
+  child.send('WAIT 3')
+  await child.next('ARRIVED')
 
   if (redis !== undefined) {
     // Each run has a server of its own: the pause is left to run out while it stops.
     const pauser = redis.connect()
     t.teardown(() => pauser.disconnect())
+    // The store's pub/sub subscriber is there, so the exit below shows it was closed.
+    const clients = String(await pauser.call('CLIENT', 'LIST')).split('\n')
+    t.ok(clients.some(client => /\bsub=[1-9]/.test(client)), 'the store holds a subscriber connection')
     t.equal(await pauser.call('CLIENT', 'PAUSE', String(pauseMs), 'ALL'), 'OK', 'Redis paused')
   }
   const via = forceClose ? agent : false
@@ -117,13 +126,14 @@ async function shutdown (t: Test, { redis, forceClose = false }: Run): Promise<v
     call(via, port, 'GET', `/api/runtimes/rt-2/models/${pendingId}`),
     call(via, port, 'POST', `/api/daemon/runtimes/rt-2/models/${pendingId}/result`, { status: 'failed', error: 'late' })
   ]
-  // The idle connection's request, then the ones in flight.
-  child.send(`CLOSE ${1 + inFlight.length}`)
+  // The idle connection's request, the held polls, then the ones in flight.
+  child.send(`CLOSE ${1 + held.length + inFlight.length}`)
   const closeMs = Number(await child.next('CLOSED'))
   const heartbeat = await child.next('HEARTBEAT')
   await child.next('RETURNED')
   const returnedAt = Date.now()
   const answers = await Promise.all(inFlight)
+  const heldAnswers = await Promise.all(held)
   const exit = await Promise.race([
     child.exited,
     new Promise<null>(resolve => setTimeout(() => resolve(null), exitWithinMs).unref())
@@ -138,12 +148,20 @@ async function shutdown (t: Test, { redis, forceClose = false }: Run): Promise<v
     else t.equal(answer.status, 503, `in-flight request ${i} answered 503 while Redis was paused`)
     t.ok(answer.ms <= storeTimeoutMs + marginMs, `in-flight request ${i} settled in ${answer.ms} ms`)
   }
+  for (const [i, answer] of heldAnswers.entries()) {
+    // Held, it is answered at the close with what it last read; a read caught by the pause answers 503 at its bound.
+    if (forceClose) t.ok(answer.status === 200 || answer.status === 503 || answer.status === 'error', `held poll ${i}: answered or cut (${answer.status})`)
+    else if (redis === undefined) t.equal(answer.status, 200, `held poll ${i} answered 200 at the close`)
+    else t.ok(answer.status === 200 || answer.status === 503, `held poll ${i} answered at the close (${answer.status})`)
+    if (answer.status === 200) t.match(JSON.parse(answer.body), { status: 'pending' }, `held poll ${i}: the state it last read`)
+    t.ok(answer.ms <= storeTimeoutMs + marginMs, `held poll ${i} (wait_ms=30000) answered in ${answer.ms} ms, not held past the close`)
+  }
   if (redis !== undefined) t.equal(heartbeat, 'null', 'the heartbeat in flight answered null within its bound')
   t.not(exit, null, `the process exited by itself within ${exitWithinMs} ms of returning:\n${child.output()}`)
   if (exit !== null) {
     t.equal(exit.code, 0, `exit code 0:\n${child.output()}`)
     t.comment(`${redis === undefined ? 'memory' : 'redis paused'}${forceClose ? ', forceCloseConnections' : ''}: close ${closeMs} ms, ` +
-      `in flight settled in ${answers.map(answer => answer.ms).join('/')} ms, exit ${exit.at - returnedAt} ms after main returned`)
+      `in flight settled in ${answers.map(answer => answer.ms).join('/')} ms, held polls (wait_ms=30000) ${heldAnswers.map(answer => `${answer.status} after ${answer.ms}`).join('/')} ms, exit ${exit.at - returnedAt} ms after main returned`)
   }
 }
 
