@@ -45,6 +45,10 @@ function rows (results) {
   }
   if (fullCycle) {
     out.push(figure(3, `full cycle, ${fullCycle.inFlight} in flight / raw ioredis ceiling`, fullCycle.ratio.ours, f2, ['>=', 0.8], f2(fullCycle.ratio['go-pattern'])))
+    const cpu = fullCycle.cpuUsecPerCycle
+    const both = c => `${f1(c.client)} / ${f1(c.server)}`
+    out.push(figure(3, 'CPU µs per full cycle: this process / Redis (ceiling: 4 trivial calls)', cpu.ours.client, () => both(cpu.ours), null,
+      `${both(cpu['go-pattern'])} (ceiling ${both(cpu.ceiling)})`))
     out.push(figure(4, 'full cycles per second (median round)', fullCycle.cyclesPerSecond.ours, thousands, null,
       `${thousands(fullCycle.cyclesPerSecond['go-pattern'])} (ceiling ${thousands(fullCycle.cyclesPerSecond.ceiling)})`))
   }

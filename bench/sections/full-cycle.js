@@ -9,6 +9,7 @@ const { RedisModelListStore } = require('../..')
 const { GoPatternStore } = require('../lib/go-pattern-store')
 const { interleave, median, medianRatio } = require('../lib/stats')
 const { rate } = require('../lib/load')
+const { measure } = require('../lib/server-stats')
 const { result } = require('../lib/catalog')
 
 const inFlight = 64
@@ -33,19 +34,36 @@ async function fullCycle ({ server, runId, rounds, roundMs }) {
     for (const key of readKeys) await client.set(key, 'a short value')
     const runtime = (name, worker) => `${runId}-${name}-${worker}`
 
+    // CPU µs per cycle, this process's and the Redis server's, per round.
+    const cpu = { ceiling: [], ours: [], 'go-pattern': [] }
+    const timed = (name, ms, op, perCycle) => async () => {
+      const before = process.cpuUsage()
+      let cycles
+      const server = await measure(client, async () => { cycles = await rate(inFlight, ms, op) / perCycle })
+      const { user, system } = process.cpuUsage(before)
+      const done = cycles * ms / 1000
+      cpu[name].push({ client: (user + system) / done, server: server.cpuUsec / done })
+      return cycles
+    }
     const contenders = ms => ({
-      ceiling: async () => await rate(inFlight, ms, worker => client.benchReadOneKey(readKeys[worker])) / operationsPerCycle,
-      ours: () => rate(inFlight, ms, worker => cycle(ours, runtime('ours', worker))),
-      'go-pattern': () => rate(inFlight, ms, worker => cycle(go, runtime('go', worker)))
+      ceiling: timed('ceiling', ms, worker => client.benchReadOneKey(readKeys[worker]), operationsPerCycle),
+      ours: timed('ours', ms, worker => cycle(ours, runtime('ours', worker)), 1),
+      'go-pattern': timed('go-pattern', ms, worker => cycle(go, runtime('go', worker)), 1)
     })
     // Warm-up: scripts loaded, JIT settled.
     await interleave(contenders(300), 1)
+    for (const list of Object.values(cpu)) list.length = 0
     const rates = await interleave(contenders(roundMs), rounds)
     return {
       inFlight,
       rounds,
       roundMs,
       cyclesPerSecond: Object.fromEntries(Object.entries(rates).map(([name, values]) => [name, median(values)])),
+      // What bounds the ratio: where a cycle's CPU goes, against four trivial calls.
+      cpuUsecPerCycle: Object.fromEntries(Object.entries(cpu).map(([name, list]) => [name, {
+        client: median(list.map(c => c.client)),
+        server: median(list.map(c => c.server))
+      }])),
       ratio: {
         ours: medianRatio(rates.ours, rates.ceiling),
         'go-pattern': medianRatio(rates['go-pattern'], rates.ceiling)
