@@ -10,6 +10,9 @@ const assumptions = {
   opensPerDaemonPerHour: 2,
   // Worst case: every open is cold (POST, a claiming heartbeat, the report, one held GET).
   openMix: 'all cold, with wait_ms',
+  // Classic PUBLISH: every replica's subscriber hears every message (in a Cluster,
+  // every master relays it too).
+  deliveriesPerMessage: 'one per replica',
   // A held poll reads the record when it arrives and once more when woken.
   readsPerHeldPoll: 2,
   replicaCoresPerReplica: 1,
@@ -29,21 +32,30 @@ function capacity ({ heartbeat, routes, picker }) {
   const post = row(routes, 'POST (new request)')
   const read = row(routes, 'GET')
   const report = row(routes, 'report (completed)')
-  const coldRedis = {
-    commands: post.roundTrips + claim.roundTrips + report.roundTrips + assumptions.readsPerHeldPoll * read.roundTrips,
-    serverUsec: post.serverCpuUsec + claim.serverCpuUsec + report.serverCpuUsec + assumptions.readsPerHeldPoll * read.serverCpuUsec,
-    publishes: post.publishes + claim.publishes + report.publishes + read.publishes
-  }
-  const httpPerOpen = picker?.withWait?.cold?.httpRequests ?? 2
-  // A cold open's HTTP requests: the frontend's, the daemon's heartbeat and report.
-  const httpOverheadUsec = heartbeat.replicaCpuUsecPerHeartbeat.bare
-  const coldReplicaUsec = post.replicaCpuUsec + claim.replicaCpuUsec + report.replicaCpuUsec + read.replicaCpuUsec +
-    (httpPerOpen + 2) * httpOverheadUsec
-  const heartbeatReplicaUsec = heartbeat.replicaCpuUsecPerHeartbeat.redis
+  const fresh = row(routes, 'POST (catalog cache, fresh)')
+  const stale = row(routes, 'POST (catalog cache, stale: refresh queued)')
+  // A replica's CPU for one HTTP request, beyond what the route does (inject measures no socket I/O).
+  const httpUsec = heartbeat.replicaCpuUsecPerHeartbeat.bare
+  const sum = (parts) => ({
+    commands: parts.reduce((a, [r, n]) => a + n * r.roundTrips, 0),
+    serverUsec: parts.reduce((a, [r, n]) => a + n * r.serverCpuUsec, 0),
+    replicaUsec: parts.reduce((a, [r, n]) => a + (r === read ? 1 : n) * (r.replicaCpuUsec + httpUsec), 0),
+    publishes: parts.reduce((a, [r, n]) => a + n * r.publishes, 0)
+  })
+  const catalogCache = routes.catalogCache.fresh === true
   const perUnit = {
-    heartbeat: { commands: idle.roundTrips, serverUsec: idle.serverCpuUsec, replicaUsec: heartbeatReplicaUsec },
-    coldOpen: { commands: coldRedis.commands, serverUsec: coldRedis.serverUsec, replicaUsec: coldReplicaUsec, publishes: coldRedis.publishes, httpRequests: httpPerOpen }
+    heartbeat: { commands: idle.roundTrips, serverUsec: idle.serverCpuUsec, replicaUsec: heartbeat.replicaCpuUsecPerHeartbeat.redis ?? NaN, publishes: 0 },
+    // The frontend's POST and one held GET (read on arrival and on waking), the daemon's claiming heartbeat and report.
+    coldOpen: sum([[post, 1], [claim, 1], [report, 1], [read, assumptions.readsPerHeldPoll]]),
+    // Answered from the catalog: the POST alone.
+    warmOpen: catalogCache ? sum([[fresh, 1]]) : null,
+    // Answered from the catalog, and the refresh it queued: the daemon's claim and report.
+    staleOpen: catalogCache ? sum([[stale, 1], [claim, 1], [report, 1]]) : null,
+    report: sum([[report, 1]])
   }
+  const coldRedis = perUnit.coldOpen
+  const coldReplicaUsec = perUnit.coldOpen.replicaUsec
+  const heartbeatReplicaUsec = perUnit.heartbeat.replicaUsec
   const heartbeatsPerReplicaCore = 1e6 / heartbeatReplicaUsec
   const table = daemonCounts.map(daemons => {
     const heartbeats = daemons / assumptions.heartbeatEverySeconds

@@ -31,6 +31,9 @@ function rows (results) {
     out.push(figure(1, 'heartbeat, memory store / same route without the claim', heartbeat.ratio.memory, f2, ['>=', 0.95]))
     if (heartbeat.ratio.redis !== undefined) out.push(figure(1, 'heartbeat, Redis store / same route with one plain round trip', heartbeat.ratio.redis, f2, ['>=', 0.90]))
     out.push(figure(1, 'noise floor: a second bare route / the bare route', heartbeat.ratio.noiseFloor, f2))
+    const cpu = heartbeat.replicaCpuUsecPerHeartbeat
+    const names = ['bare', 'memory', 'plain-redis', 'redis'].filter(name => cpu[name] !== undefined)
+    out.push(figure(1, `replica CPU µs per heartbeat: ${names.join(' / ')}`, cpu.bare, () => names.map(name => f1(cpu[name])).join(' / ')))
   }
   if (storeOps) {
     for (const [operation, ours] of Object.entries(storeOps.ours)) {
@@ -83,8 +86,12 @@ function rows (results) {
   }
   if (capacity) {
     const { perUnit, heartbeatsPerReplicaCore } = capacity
-    out.push(figure(7, 'per heartbeat: Redis commands / server µs / replica µs', perUnit.heartbeat.commands, v => `${f2(v)} / ${f1(perUnit.heartbeat.serverUsec)} / ${f1(perUnit.heartbeat.replicaUsec)}`))
-    out.push(figure(7, 'per cold open: Redis commands / server µs / replica µs', perUnit.coldOpen.commands, v => `${f1(v)} / ${f1(perUnit.coldOpen.serverUsec)} / ${f1(perUnit.coldOpen.replicaUsec)}`))
+    const units = [['heartbeat (nothing to claim)', 'heartbeat'], ['cold open (wait_ms)', 'coldOpen'], ['warm open', 'warmOpen'], ['stale open (and its refresh)', 'staleOpen'], ['report', 'report']]
+    for (const [label, key] of units) {
+      const u = perUnit[key]
+      if (u === null) out.push(skipped(7, `per ${label}`, 'no catalog cache on this build'))
+      else out.push(figure(7, `per ${label}: Redis commands / server µs / replica µs / messages`, u.commands, v => `${f2(v)} / ${f1(u.serverUsec)} / ${f1(u.replicaUsec)} / ${f0(u.publishes)}`))
+    }
     out.push(figure(7, 'heartbeats per second per replica core', heartbeatsPerReplicaCore, thousands))
   }
   if (routes) {

@@ -73,6 +73,11 @@ async function routes ({ server, runId }) {
   const seen = { fresh: 0, stale: 0 }
   const out = { rows: [] }
   try {
+    // Warm-up: scripts loaded on the connection, the subscriber (if any) connected.
+    for (const phase of phases(app, clock, `${runId}-warm`, { fresh: 0, stale: 0 })) {
+      await phase.before(2)
+      await pool(1, 2, phase.run)
+    }
     for (const [mode, n] of [['counted', countedCalls], ['costed', costedCalls]]) {
       for (const phase of phases(app, clock, `${runId}-${mode}`, seen)) {
         await phase.before(n)
