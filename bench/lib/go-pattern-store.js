@@ -108,4 +108,7 @@ class GoPatternStore {
   async close () {}
 }
 
-module.exports = { GoPatternStore }
+// Operations that send their commands as one pipeline: one round trip for all.
+const pipelined = new Set(['create'])
+
+module.exports = { GoPatternStore, pipelined }

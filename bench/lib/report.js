@@ -38,7 +38,8 @@ function rows (results) {
   if (storeOps) {
     for (const [operation, ours] of Object.entries(storeOps.ours)) {
       const go = storeOps['go-pattern'][operation]
-      out.push(figure(2, `Redis round trips per ${operation}`, ours.roundTrips, f2, ['=', 1], `${f2(go.roundTrips)} (${Object.keys(go.commands).join(', ')})`))
+      const sent = go.commandsSent === go.roundTrips ? '' : `${f0(go.commandsSent)} commands pipelined: `
+      out.push(figure(2, `Redis round trips per ${operation}`, ours.roundTrips, f2, ['=', 1], `${f2(go.roundTrips)} (${sent}${Object.keys(go.commands).join(', ')})`))
     }
   }
   if (routes) {
@@ -58,9 +59,7 @@ function rows (results) {
   if (storeOps) {
     const cycleOps = ['create', 'popPending', 'complete', 'get']
     const trips = kind => cycleOps.reduce((sum, op) => sum + storeOps[kind][op].roundTrips, 0)
-    const usec = kind => cycleOps.reduce((sum, op) => sum + storeOps[kind][op].serverCpuUsec, 0)
     out.push(figure(4, 'round trips per full cycle', trips('ours'), f2, null, f2(trips('go-pattern'))))
-    out.push(figure(4, 'Redis server CPU µs per full cycle', usec('ours'), f1, null, f1(usec('go-pattern'))))
   }
   if (memoryStore) {
     const { scaling, heap } = memoryStore

@@ -5,7 +5,7 @@
 // script runs inside, from INFO commandstats), for our store and the
 // Go-pattern baseline side by side.
 const { RedisModelListStore } = require('../..')
-const { GoPatternStore } = require('../lib/go-pattern-store')
+const { GoPatternStore, pipelined } = require('../lib/go-pattern-store')
 const { monitorCounter, measure } = require('../lib/server-stats')
 const { pool } = require('../lib/load')
 const { result } = require('../lib/catalog')
@@ -63,12 +63,15 @@ async function storeOps ({ server, runId }) {
         const costed = await prepare(store, operation, costedCalls, `cost-${kind}`)
         const stats = await measure(client, () => pool(costConcurrency, costedCalls, costed))
         const allCalls = Object.values(stats.commands).reduce((a, { calls }) => a + calls, 0)
-        const roundTrips = topLevel / countedCalls
+        const commandsSent = topLevel / countedCalls
+        // A pipeline's commands travel together: one round trip.
+        const roundTrips = kind === 'go-pattern' && pipelined.has(operation) ? 1 : commandsSent
         out[kind][operation] = {
           roundTrips,
+          commandsSent,
           commands: Object.fromEntries(Object.entries(counts).map(([name, n]) => [name, n / countedCalls])),
           serverCpuUsec: stats.cpuUsec / costedCalls,
-          insideScript: allCalls / costedCalls - roundTrips,
+          insideScript: allCalls / costedCalls - commandsSent,
           evalshaUsec: stats.commands.evalsha ? stats.commands.evalsha.usec / stats.commands.evalsha.calls : null
         }
       }
