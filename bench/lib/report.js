@@ -65,6 +65,9 @@ function rows (results) {
     const { scaling, heap } = memoryStore
     out.push(figure(5, 'claim at 100,000 requests over 10,000 runtimes / at 100', scaling.ratio.manyRuntimes, f2, ['<=', 1.25]))
     out.push(figure(5, 'claim with a 50,000-long queue / a 10-long one', scaling.ratio.longQueue, f2, ['<=', 1.25]))
+    out.push(figure(5, 'claim with a 1,000-long queue / a 10-long one', scaling.ratio.midQueue, f2))
+    const ns = scaling.nsPerClaim
+    out.push(figure(5, 'ns per claim: 10-long / 50,000-long queue; 100 / 100,000 stored', ns.shortQueue, () => `${f0(ns.shortQueue)} / ${f0(ns.longQueue)}; ${f0(ns.few)} / ${f0(ns.many)}`))
     out.push(figure(5, 'heap bytes per pending request', heap.pendingBytes, f0))
     out.push(figure(5, 'heap bytes per completed request (4-model catalog)', heap.completedBytes, f0))
     out.push(figure(5, 'heap left after retention, % of the peak growth', 100 * heap.leftoverBytes / heap.peakGrowthBytes, f2, ['<=', 1]))

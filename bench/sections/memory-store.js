@@ -77,9 +77,11 @@ async function scaling (rounds) {
   const gc = collector()
   const runtimes = await compare(rounds, gc, () => build(100_000, 10_000, 10), () => build(100, 10, 10))
   const queue = await compare(rounds, gc, () => build(0, 1, 50_000), () => build(0, 1, 10))
+  // Where the step is: between 10 and 1,000, or growing with the length.
+  const midQueue = await compare(rounds, gc, () => build(0, 1, 1_000), () => build(0, 1, 10))
   return {
-    nsPerClaim: { many: runtimes.a, few: runtimes.b, longQueue: queue.a, shortQueue: queue.b },
-    ratio: { manyRuntimes: runtimes.ratio, longQueue: queue.ratio }
+    nsPerClaim: { many: runtimes.a, few: runtimes.b, longQueue: queue.a, shortQueue: queue.b, midQueue: midQueue.a },
+    ratio: { manyRuntimes: runtimes.ratio, longQueue: queue.ratio, midQueue: midQueue.ratio }
   }
 }
 
@@ -111,7 +113,9 @@ async function heap () {
 }
 
 async function memoryStore ({ rounds }) {
-  return { scaling: await scaling(rounds), heap: await heap() }
+  // The heap first, while nothing else has lived in it.
+  const measured = await heap()
+  return { scaling: await scaling(rounds), heap: measured }
 }
 
 module.exports = { memoryStore }
