@@ -71,6 +71,7 @@ function rows (results) {
     out.push(figure(5, 'heap bytes per pending request', heap.pendingBytes, f0))
     out.push(figure(5, 'heap bytes per completed request (4-model catalog)', heap.completedBytes, f0))
     out.push(figure(5, 'heap left after retention, % of the peak growth', 100 * heap.leftoverBytes / heap.peakGrowthBytes, f2, ['<=', 1]))
+    out.push(figure(5, 'heap bytes per cached catalog (kept for serveWindowMs, one per runtime)', heap.catalogBytesPerRuntime, f0))
   }
   if (picker?.skipped) out.push(skipped(6, 'picker open', picker.skipped))
   else if (picker) {
