@@ -10,6 +10,7 @@ const { GoPatternStore } = require('../lib/go-pattern-store')
 const { interleave, median, medianRatio } = require('../lib/stats')
 const { rate } = require('../lib/load')
 const { measure } = require('../lib/server-stats')
+const { randomUUID } = require('node:crypto')
 const { result } = require('../lib/catalog')
 
 const inFlight = 64
@@ -22,6 +23,24 @@ async function cycle (store, runtimeId) {
   await store.complete(runtimeId, claimed.id, result)
   const read = await store.get(runtimeId, created.id)
   if (read.status !== 'completed') throw new Error(`a full cycle ended ${read.status}`)
+}
+
+// What any store must do in this process per cycle, with no Redis at all: the
+// catalog as JSON once out and twice back (the report's answer and the read),
+// a fresh id, and the four records' two ISO dates each.
+function wireShapeUsec () {
+  const calls = 20_000
+  let sink
+  const start = process.cpuUsage()
+  for (let i = 0; i < calls; i++) {
+    const json = JSON.stringify(result)
+    sink = JSON.parse(json)
+    sink = JSON.parse(json)
+    sink = randomUUID()
+    for (let k = 0; k < 8; k++) sink = new Date(1_764_000_000_000 + i + k).toISOString()
+  }
+  const { user, system } = process.cpuUsage(start)
+  return sink === undefined ? NaN : (user + system) / calls
 }
 
 async function fullCycle ({ server, runId, rounds, roundMs }) {
@@ -59,6 +78,7 @@ async function fullCycle ({ server, runId, rounds, roundMs }) {
       rounds,
       roundMs,
       cyclesPerSecond: Object.fromEntries(Object.entries(rates).map(([name, values]) => [name, median(values)])),
+      wireShapeUsec: median(Array.from({ length: 5 }, wireShapeUsec)),
       // What bounds the ratio: where a cycle's CPU goes, against four trivial calls.
       cpuUsecPerCycle: Object.fromEntries(Object.entries(cpu).map(([name, list]) => [name, {
         client: median(list.map(c => c.client)),
