@@ -15,7 +15,7 @@ import { connect, deleteKeys, needsRedis, ready, uniquePrefix } from './helpers/
 import { soak, type SoakReport, type SoakTimeouts } from './helpers/soak'
 
 const seed = seedFrom('FML_SOAK_SEED')
-const operations = countFrom('FML_SOAK_OPS', 12_000)
+const operations = countFrom('FML_SOAK_OPS', 40_000)
 // A broken store is caught within a few hundred operations; the soak stops at its fifth violation.
 const mutantOperations = 6_000
 const timeouts: SoakTimeouts = { pendingTimeoutMs: 30_000, runningTimeoutMs: 60_000, retentionMs: 120_000 }
