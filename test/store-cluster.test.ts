@@ -97,4 +97,24 @@ t.test('Redis Cluster (3 masters on 127.0.0.1:7001-7003)', async t => {
       `${address.padEnd(16)}${String(runtimesPerNode.get(address)).padStart(8)}${String(keys).padStart(6)}`).join('\n')}`)
     await cluster.deleteKeys(`${keyPrefix}:`)
   })
+
+  t.test('given no now, each master stamps by its own clock inside the script', async t => {
+    const client = connect()
+    const keyPrefix = uniquePrefix('cluster-clock')
+    const store = new RedisModelListStore({ redis: client, keyPrefix })
+    for (let i = 0; i < 12; i++) {
+      const rt = `runtime-${i}`
+      const before = Date.now() - 1_000
+      const created = await store.create(rt)
+      const createdAt = Date.parse(created.created_at)
+      t.ok(createdAt >= before && createdAt <= Date.now() + 1_000, `${rt}: stamped by a master's clock (this host's, give or take)`)
+      const record = `${keyPrefix}:{${rt}}:req:${created.id}`
+      t.equal(Number(await client.hget(record, 'd')), createdAt + 30_000, `${rt}: deadline from that stamp`)
+      t.equal(await store.hasPending(rt), true)
+      const claimed = await store.popPending(rt)
+      t.ok(Date.parse(claimed?.updated_at as string) >= createdAt, `${rt}: updated_at does not precede created_at`)
+      t.equal(Number(await client.hget(record, 'd')), Date.parse(claimed?.updated_at as string) + 60_000)
+    }
+    await cluster.deleteKeys(`${keyPrefix}:`)
+  })
 })
