@@ -12,6 +12,7 @@ export const kOpen = Symbol.for('fastify-model-list.open')
 export const kWatchSettled = Symbol.for('fastify-model-list.watchSettled')
 export const kMsUntilDeadline = Symbol.for('fastify-model-list.msUntilDeadline')
 export const kOnPendingWork = Symbol.for('fastify-model-list.onPendingWork')
+export const kListening = Symbol.for('fastify-model-list.listening')
 export const kUseLog = Symbol.for('fastify-model-list.useLog')
 export const kHandBack = Symbol.for('fastify-model-list.handBack')
 
@@ -43,6 +44,8 @@ export interface StoreCapabilities {
   msUntilDeadline?: (request: ModelListRequest) => number
   /** Calls `listener(runtimeId)` on every replica whenever work is queued; answers the way to stop. */
   onPendingWork?: (listener: (runtimeId: string) => void) => () => void
+  /** Resolves once signals from other replicas are heard (before, a hint sent elsewhere is lost). */
+  listening?: () => Promise<void>
   /** Gives the store the plugin's logger, for what it meets and repairs on its own. */
   useLog?: (log: FastifyBaseLogger) => void
   /**
@@ -71,6 +74,7 @@ export function detectCapabilities (store: ModelListStore): StoreCapabilities {
     watchSettled: held ? watchSettled : undefined,
     msUntilDeadline: held ? msUntilDeadline : undefined,
     onPendingWork: method(store, kOnPendingWork),
+    listening: method(store, kListening),
     useLog: method(store, kUseLog),
     handBack: method(store, kHandBack)
   }

@@ -45,7 +45,8 @@ async function modelList (app: FastifyInstance, options: FastifyModelListOptions
   // Each long-lived wait has one owner that ends it: held polls answer before
   // the server stops; the hint listener and a store we built go on close.
   const polls = new HeldPolls(capabilities, resolved.storeTimeoutMs)
-  const hints = wireHints(resolved.notifyPendingWork, capabilities, app.log)
+  const hints = wireHints(resolved.notifyPendingWork, capabilities, app.log, resolved.storeTimeoutMs)
+  app.addHook('onReady', hints.ready)
   app.addHook('preClose', async () => { polls.close() })
   app.addHook('onClose', async () => {
     hints.close()

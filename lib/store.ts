@@ -2,7 +2,7 @@ import type { ModelEntry, ModelListRequest } from './schemas'
 import type { Lifecycle, Outcome, WorkRecord } from './lifecycle'
 import type { CatalogAction } from './catalog'
 import type { Signals } from './signals'
-import { kHandBack, kMsUntilDeadline, kOnPendingWork, kOpen, kWatchSettled, type Opened, type OpenOptions } from './capabilities'
+import { kHandBack, kListening, kMsUntilDeadline, kOnPendingWork, kOpen, kWatchSettled, type Opened, type OpenOptions } from './capabilities'
 import { checkId, newId } from './ids'
 
 export interface ModelListResult {
@@ -187,6 +187,10 @@ export abstract class WorkModelListStore implements ModelListStore {
       ? Date.parse(request.created_at) + lifecycle.pendingTimeoutMs
       : Date.parse(request.updated_at) + lifecycle.runningTimeoutMs
     return deadline - lifecycle.now()
+  }
+
+  async [kListening] (): Promise<void> {
+    await this.backend.listen()
   }
 
   [kOnPendingWork] (listener: (runtimeId: string) => void): () => void {

@@ -5,7 +5,7 @@ import { mock } from 'node:test'
 import t, { type Test } from 'tap'
 import type { LightMyRequestResponse } from 'fastify'
 import { MemoryModelListStore, type FastifyModelListOptions, type ModelListRequest, type ModelListStore } from '../lib/index'
-import { kMsUntilDeadline, kWatchSettled } from '../lib/capabilities'
+import { kMsUntilDeadline, kOnPendingWork, kWatchSettled } from '../lib/capabilities'
 import { Clock } from './helpers/clock'
 import { catalog } from './helpers/contract'
 import { buildHost, spyStore, type Host } from './helpers/host'
@@ -350,6 +350,17 @@ t.test('the wake-up hint', async t => {
     const s = await picker(t, { store: spyStore(inner), notifyPendingWork: () => { throw new Error('socket gone') } })
     t.equal((await s.post()).statusCode, 200)
     t.ok(s.log.lines.some(line => /notifyPendingWork failed/.test(line.msg)))
+  })
+
+  t.test('a store object that carries hints (but cannot say when it listens): the store calls it, not the route', async t => {
+    const inner = new MemoryModelListStore()
+    t.teardown(() => inner.close())
+    const store = spyStore(inner) as unknown as ModelListStore & Record<symbol, unknown>
+    store[kOnPendingWork] = (inner as unknown as Record<symbol, (...args: unknown[]) => unknown>)[kOnPendingWork].bind(inner)
+    const hints: string[] = []
+    const s = await picker(t, { store, notifyPendingWork: (rt) => { hints.push(rt) } })
+    await s.post()
+    t.same(hints, ['rt-1'], 'once: from the store, none from the route (a plain create counts as queued there)')
   })
 
   t.test('two apps on one memory store: both hear it; a closed app stops hearing', async t => {

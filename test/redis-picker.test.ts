@@ -12,6 +12,7 @@ import { catalog } from './helpers/contract'
 import { hooks, hostApp, routes } from './helpers/apps'
 import { deleteKeys, needsRedis, ready, uniquePrefix } from './helpers/redis'
 import { listening } from './helpers/picker-contract'
+import { logCapture } from './helpers/host'
 
 const targets = [
   { name: 'redis', client: () => new Redis({ host: '127.0.0.1', port: 6379 }), setup: needsRedis },
@@ -83,6 +84,24 @@ for (const target of targets) {
       t.equal(opened.queued, true, 'the broken pending request does not count: a refresh is queued')
       t.same(warned, [{ keys: [key] }], 'the removed record is logged')
       t.equal(await redis.exists(key), 0, 'and gone')
+    })
+
+    t.test('hints flow as soon as the apps are ready: ready waits for the subscriber', async t => {
+      const keyPrefix = uniquePrefix(`${target.name}-ready`)
+      keyPrefixes.push(keyPrefix)
+      const hints: string[] = []
+      const apps = await Promise.all(['a', 'b'].map(async name => {
+        const redis = target.client()
+        clients.push(redis)
+        const app = await hostApp(async app => {
+          await app.register(fastifyModelList, { redis, keyPrefix, prefix: '/api', ...hooks, notifyPendingWork: (rt) => { hints.push(`${name}:${rt}`) } })
+        })
+        t.teardown(() => app.close())
+        return app
+      }))
+      await apps[0].inject(routes.create('rt-ready'))
+      await eventually('the hint on both', () => hints.length === 2)
+      t.same(hints.sort(), ['a:rt-ready', 'b:rt-ready'], 'the first POST after ready is heard by both replicas')
     })
 
     t.test('a poll held on app B answers within milliseconds of the report on app A', async t => {
@@ -190,4 +209,26 @@ t.test('a SUBSCRIBE that fails: the watch rejects (the poll answers at once), th
   await listening(detectCapabilities(app.modelListStore))
   await app.inject(routes.report(rt, id, { status: 'completed', models: catalog, supported: true }))
   t.equal((await polled).json().status, 'completed', 'the second is held and woken')
+})
+
+t.test('a subscriber that cannot subscribe at start-up does not hold the start: logged, and it keeps trying', async t => {
+  const client = new RedisMock() as unknown as Redis
+  const duplicate = client.duplicate.bind(client)
+  ;(client as unknown as { duplicate: () => Redis }).duplicate = () => {
+    const made = duplicate()
+    ;(made as unknown as { subscribe: unknown }).subscribe = async () => { throw new Error('connection lost') }
+    return made
+  }
+  const log = logCapture()
+  const keyPrefix = uniquePrefix('ready-fails')
+  const app = await hostApp(async app => {
+    await app.register(fastifyModelList, { redis: client, keyPrefix, prefix: '/api', ...hooks, notifyPendingWork: () => {}, storeTimeoutMs: 50 })
+  }, { logger: { level: 'warn', stream: log.stream } })
+  t.teardown(async () => {
+    await app.close()
+    await deleteKeys(client, keyPrefix)
+    client.disconnect()
+  })
+  t.ok(log.lines.some(line => /hints from other replicas are not heard yet/.test(line.msg)), 'a warning, and the app is ready')
+  t.equal((await app.inject(routes.create('rt-started'))).statusCode, 200, 'it serves')
 })
