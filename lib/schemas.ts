@@ -17,24 +17,26 @@ const Id = Type.String({ pattern: idPattern })
 const Short = Type.String({ maxLength: limits.shortText })
 const Description = Type.String({ maxLength: limits.description })
 
+// Each wire shape carries its name as $id: documentation tools (@fastify/swagger)
+// lift them into shared component schemas instead of writing them out per route.
 export const ThinkingLevel = Type.Object({
   value: Short,
   label: Short,
   description: Type.Optional(Description)
-})
+}, { $id: 'ThinkingLevel' })
 export type ThinkingLevel = Static<typeof ThinkingLevel>
 
 export const ModelThinking = Type.Object({
   supported_levels: Type.Array(ThinkingLevel, { maxItems: limits.levels }),
   default_level: Type.Optional(Short)
-})
+}, { $id: 'ModelThinking' })
 export type ModelThinking = Static<typeof ModelThinking>
 
 export const ModelServiceTier = Type.Object({
   id: Short,
   name: Short,
   description: Type.Optional(Description)
-})
+}, { $id: 'ModelServiceTier' })
 export type ModelServiceTier = Static<typeof ModelServiceTier>
 
 export const ModelEntry = Type.Object({
@@ -44,7 +46,7 @@ export const ModelEntry = Type.Object({
   default: Type.Optional(Type.Boolean()),
   thinking: Type.Optional(ModelThinking),
   service_tiers: Type.Optional(Type.Array(ModelServiceTier, { maxItems: limits.serviceTiers }))
-})
+}, { $id: 'ModelEntry' })
 export type ModelEntry = Static<typeof ModelEntry>
 
 export const ModelListStatus = Type.Union([
@@ -53,7 +55,7 @@ export const ModelListStatus = Type.Union([
   Type.Literal('completed'),
   Type.Literal('failed'),
   Type.Literal('timeout')
-])
+], { $id: 'ModelListStatus' })
 export type ModelListStatus = Static<typeof ModelListStatus>
 
 export const ModelListRequest = Type.Object({
@@ -67,7 +69,7 @@ export const ModelListRequest = Type.Object({
   updated_at: Type.String(),
   cached: Type.Optional(Type.Boolean()),
   cached_at: Type.Optional(Type.String())
-})
+}, { $id: 'ModelListRequest' })
 export type ModelListRequest = Static<typeof ModelListRequest>
 
 // `error` has no maxLength on purpose: a longer one is truncated, not refused,
@@ -78,12 +80,12 @@ export const ModelListReport = Type.Object({
   supported: Type.Optional(Type.Boolean()),
   error: Type.Optional(Type.String()),
   fallback: Type.Optional(Type.Boolean())
-})
+}, { $id: 'ModelListReport' })
 export type ModelListReport = Static<typeof ModelListReport>
 
 export const PendingModelList = Type.Object({
   id: Type.String()
-})
+}, { $id: 'PendingModelList' })
 export type PendingModelList = Static<typeof PendingModelList>
 
 // Route-only shapes: not part of the public exports.

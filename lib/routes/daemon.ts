@@ -4,6 +4,7 @@ import { limits, ModelListReport, ReportAck, RequestParams } from '../schemas'
 import { RequestNotFoundError, RuntimeNotFoundError } from '../errors'
 import type { ResolvedOptions } from '../options'
 import { compileStrict } from '../validator'
+import { documented, errorAnswers } from './openapi'
 import { callStore } from './call-store'
 import { validationError } from './validation-error'
 
@@ -33,7 +34,16 @@ export async function reportRoute (app: FastifyInstance, options: ResolvedOption
 
   app.post<{ Params: Params, Body: ModelListReport }>('/daemon/runtimes/:runtimeId/models/:requestId/result', {
     bodyLimit: limits.reportBytes,
-    schema: { params: RequestParams, body: ModelListReport, response: { 200: ReportAck } },
+    schema: {
+      ...documented({
+        operationId: 'reportModelList',
+        summary: "The daemon's report of a claimed request",
+        description: 'Completes or fails the request; a report for a request already terminal is ignored and still answers ok. Retry on 5xx, never on 4xx.'
+      }),
+      params: RequestParams,
+      body: ModelListReport,
+      response: { 200: ReportAck, 400: errorAnswers[400], 404: errorAnswers[404], 413: errorAnswers[413], 503: errorAnswers[503] }
+    },
     preParsing: refuseEarly
   }, async (request, reply) => {
     const { runtimeId, requestId } = request.params

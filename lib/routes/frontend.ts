@@ -5,6 +5,7 @@ import { RequestNotFoundError } from '../errors'
 import type { ResolvedOptions } from '../options'
 import type { Opened, OpenOptions } from '../capabilities'
 import type { HeldPolls } from '../held-polls'
+import { documented, errorAnswers } from './openapi'
 import { callStore, findRuntime } from './call-store'
 
 const kHiddenContentType = Symbol('fastify-model-list.hiddenContentType')
@@ -47,7 +48,16 @@ export async function createRoute (app: FastifyInstance, options: FrontendOption
     (async (runtimeId: string, { coalesce }: OpenOptions): Promise<Opened> => ({ request: await store.create(runtimeId, { coalesce }), queued: true }))
 
   app.post<{ Params: Static<typeof RuntimeParams>, Body: Static<typeof CreateBody> }>('/runtimes/:runtimeId/models', {
-    schema: { params: RuntimeParams, body: CreateBody, response: { 200: ModelListRequest } },
+    schema: {
+      ...documented({
+        operationId: 'createModelListRequest',
+        summary: 'Ask a runtime for its models',
+        description: 'Queues a request the daemon claims on its next heartbeat, joins a pending one, or answers from the catalog cache (cached: true). The body is optional; { "force": true } skips the cache.'
+      }),
+      params: RuntimeParams,
+      body: CreateBody,
+      response: { 200: ModelListRequest, 400: errorAnswers[400], 404: errorAnswers[404], 503: errorAnswers[503] }
+    },
     preParsing: emptyJsonIsNone,
     preValidation: restoreContentType
   }, async (request, reply) => {
@@ -64,7 +74,16 @@ export async function createRoute (app: FastifyInstance, options: FrontendOption
 export async function getRoute (app: FastifyInstance, options: FrontendOptions): Promise<void> {
   const { store, polls } = options
   app.get<{ Params: Static<typeof RequestParams>, Querystring: Static<typeof PollQuery> }>('/runtimes/:runtimeId/models/:requestId', {
-    schema: { params: RequestParams, querystring: PollQuery, response: { 200: ModelListRequest } }
+    schema: {
+      ...documented({
+        operationId: 'getModelListRequest',
+        summary: 'Poll a model list request',
+        description: 'The request as stored; with wait_ms, held until it is terminal, its deadline passes, or wait_ms pass.'
+      }),
+      params: RequestParams,
+      querystring: PollQuery,
+      response: { 200: ModelListRequest, 400: errorAnswers[400], 404: errorAnswers[404], 503: errorAnswers[503] }
+    }
   }, async (request, reply) => {
     const { runtimeId, requestId } = request.params
     const waitMs = request.query.wait_ms ?? 0

@@ -1,0 +1,85 @@
+import Fastify, { type FastifyError } from 'fastify'
+import swagger from '@fastify/swagger'
+import t from 'tap'
+import { Type } from '@sinclair/typebox'
+import fastifyModelList, { ModelEntry, ModelListRequest } from '../lib/index'
+
+// The OpenAPI document @fastify/swagger generates from our routes: worth
+// publishing as it is (tags, summaries, operation ids, every error answer).
+
+interface Operation {
+  tags?: string[]
+  summary?: string
+  operationId?: string
+  description?: string
+  responses: Record<string, { description: string, content?: Record<string, { schema: { properties?: Record<string, unknown> } }> }>
+}
+
+t.test('the OpenAPI document of the routes', async t => {
+  const app = Fastify()
+  t.teardown(() => app.close())
+  await app.register(swagger, {
+    openapi: { info: { title: 'host', version: '1.0.0' } },
+    // As the README shows: components named by the shapes' $id.
+    refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => typeof json.$id === 'string' ? json.$id : `def-${i}` }
+  })
+  await app.register(fastifyModelList, { prefix: '/api', getRuntime: async () => ({ online: true }), authorizeDaemon: async () => true })
+  await app.ready()
+  const document = app.swagger() as unknown as { paths: Record<string, Record<string, Operation>>, components: { schemas: Record<string, { title?: string }> } }
+
+  const expected = {
+    'post /api/runtimes/{runtimeId}/models': { operationId: 'createModelListRequest', errors: ['400', '404', '503'] },
+    'get /api/runtimes/{runtimeId}/models/{requestId}': { operationId: 'getModelListRequest', errors: ['400', '404', '503'] },
+    'post /api/daemon/runtimes/{runtimeId}/models/{requestId}/result': { operationId: 'reportModelList', errors: ['400', '404', '413', '503'] }
+  }
+  const found = Object.entries(document.paths).flatMap(([path, methods]) => Object.keys(methods).map(method => `${method} ${path}`))
+  t.same(found.sort(), Object.keys(expected).sort(), 'the three routes, under the register prefix')
+
+  for (const [key, { operationId, errors }] of Object.entries(expected)) {
+    const [method, path] = key.split(' ')
+    const operation = document.paths[path][method]
+    t.same(operation.tags, ['model-list'], `${key}: tagged`)
+    t.equal(operation.operationId, operationId, `${key}: operation id`)
+    t.type(operation.summary, 'string', `${key}: summary`)
+    t.ok((operation.description ?? '').length > 20, `${key}: description`)
+    t.same(Object.keys(operation.responses).sort(), ['200', ...errors].sort(), `${key}: 200 and each error answer`)
+    for (const status of errors) {
+      const response = operation.responses[status]
+      t.match(response.description, /FST_/, `${key} ${status}: names its codes`)
+      t.same(Object.keys(response.content?.['application/json'].schema.properties ?? {}).sort(), ['code', 'error', 'message', 'statusCode'], `${key} ${status}: Fastify's error shape`)
+    }
+  }
+  t.match(document.paths['/api/runtimes/{runtimeId}/models'].post.description, /body is optional/)
+
+  // A route's own body and 200 answer stay inline (swagger lifts nested $ids only).
+  const shapes = ['ModelEntry', 'ModelListStatus', 'ModelServiceTier', 'ModelThinking', 'ThinkingLevel']
+  t.same(Object.keys(document.components.schemas).sort(), shapes, 'the nested wire shapes are shared component schemas')
+  const text = JSON.stringify(document.paths)
+  t.equal(text.match(/"supported_levels"/g), null, 'ModelEntry is referenced, not written out per route')
+  t.match(text, /"\$ref":"#\/components\/schemas\/ModelEntry"/)
+  t.match(text, /"\$ref":"#\/components\/schemas\/ModelListStatus"/)
+})
+
+t.test("a host's own routes can use the exported shapes twice with Fastify's default Ajv", async t => {
+  const app = Fastify()
+  t.teardown(() => app.close())
+  app.post('/a', { schema: { body: ModelEntry, response: { 200: ModelListRequest } } }, async () => ({ id: 'i', runtime_id: 'r', status: 'pending', supported: true, created_at: 'c', updated_at: 'u', extra: 1 }))
+  app.post('/b', { schema: { body: Type.Object({ models: Type.Array(ModelEntry) }) } }, async () => ({ ok: true }))
+  await app.register(fastifyModelList, { getRuntime: async () => null, authorizeDaemon: async () => false })
+  const a = await app.inject({ method: 'POST', url: '/a', payload: { id: 'm', label: 'M' } })
+  t.same(a.json(), { id: 'i', runtime_id: 'r', status: 'pending', supported: true, created_at: 'c', updated_at: 'u' })
+  t.equal((await app.inject({ method: 'POST', url: '/b', payload: { models: [{ id: 'm' }] } })).statusCode, 400)
+})
+
+t.test("error answers keep the host error handler's own fields", async t => {
+  const app = Fastify()
+  t.teardown(() => app.close())
+  app.setErrorHandler(async (error: FastifyError, _request, reply) => {
+    await reply.code(error.statusCode ?? 500).send({ problem: error.code, detail: error.message })
+  })
+  await app.register(fastifyModelList, { prefix: '/api', getRuntime: async () => null, authorizeDaemon: async () => false })
+  const response = await app.inject({ method: 'POST', url: '/api/runtimes/rt/models' })
+  t.equal(response.statusCode, 404)
+  t.same(response.json(), { problem: 'FST_MODEL_LIST_RUNTIME_NOT_FOUND', detail: response.json().detail })
+  t.type(response.json().detail, 'string')
+})
