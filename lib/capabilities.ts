@@ -15,6 +15,8 @@ export const kOnPendingWork = Symbol.for('fastify-model-list.onPendingWork')
 export const kListening = Symbol.for('fastify-model-list.listening')
 export const kUseLog = Symbol.for('fastify-model-list.useLog')
 export const kHandBack = Symbol.for('fastify-model-list.handBack')
+// The built-in stores' work store, which every other kind of work shares.
+export const kWorkBackend = Symbol.for('fastify-model-list.workBackend')
 
 export interface OpenOptions {
   /** Join the runtime's oldest claimable pending request instead of queueing another. */
@@ -42,8 +44,8 @@ export interface StoreCapabilities {
   watchSettled?: (runtimeId: string, requestId: string, wake: () => void) => Promise<() => void>
   /** How long a live request has left before it times out, by the store's clock. */
   msUntilDeadline?: (request: ModelListRequest) => number
-  /** Calls `listener(runtimeId)` on every replica whenever work is queued; answers the way to stop. */
-  onPendingWork?: (listener: (runtimeId: string) => void) => () => void
+  /** Calls `listener(runtimeId, kind)` on every replica whenever work is queued; answers the way to stop. */
+  onPendingWork?: (listener: (runtimeId: string, kind: string) => void) => () => void
   /** Resolves once signals from other replicas are heard (before, a hint sent elsewhere is lost). */
   listening?: () => Promise<void>
   /** Gives the store the plugin's logger, for what it meets and repairs on its own. */

@@ -1,10 +1,11 @@
 import type { FastifyBaseLogger } from 'fastify'
-import type { ModelListRequest } from './schemas'
+import type { WorkStatus } from './lifecycle'
 import type { StoreCapabilities } from './capabilities'
 import { bounded } from './bounded'
 import { isLive } from './lifecycle'
 
-type Read = () => Promise<ModelListRequest | null>
+/** What a poll reads: a request of any kind, on the wire. */
+interface Polled { status: WorkStatus }
 
 /**
  * One held poll's sleep: ends at its timer or at a wake-up. A wake-up that
@@ -53,9 +54,17 @@ export class HeldPolls {
     return this.capabilities.watchSettled !== undefined
   }
 
-  async hold (runtimeId: string, requestId: string, waitMs: number, read: Read, log: FastifyBaseLogger): Promise<ModelListRequest | null> {
+  /** `msUntilDeadline` is the request's kind's: how long it has before it times out. */
+  async hold<Request extends Polled> (
+    runtimeId: string,
+    requestId: string,
+    waitMs: number,
+    read: () => Promise<Request | null>,
+    log: FastifyBaseLogger,
+    msUntilDeadline: (request: Request) => number
+  ): Promise<Request | null> {
     const until = Date.now() + waitMs
-    const { watchSettled, msUntilDeadline } = this.capabilities as Required<StoreCapabilities>
+    const { watchSettled } = this.capabilities as Required<StoreCapabilities>
     const sleeper = new Sleeper()
     this.sleepers.add(sleeper)
     let unwatch: (() => void) | undefined

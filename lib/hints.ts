@@ -4,25 +4,25 @@ import { bounded } from './bounded'
 
 /**
  * The wake-up hint. A store that carries it (the built-in ones) calls it on
- * every replica whenever work is queued; otherwise the replica that queued
+ * every replica whenever work is queued (with its kind); otherwise the replica that queued
  * calls it itself. Best effort: a hint that throws or rejects is logged.
  * Answers what a route calls after it queued work, what the app waits for
  * before it is ready (other replicas' hints heard, within `readyWithinMs`),
  * and how to stop listening.
  */
 export function wireHints (
-  notify: ((runtimeId: string) => unknown) | undefined,
+  notify: ((runtimeId: string, kind: string) => unknown) | undefined,
   { onPendingWork, listening }: StoreCapabilities,
   log: FastifyBaseLogger,
   readyWithinMs: number
-): { afterQueued: (runtimeId: string) => void, ready: () => Promise<void>, close: () => void } {
+): { afterQueued: (runtimeId: string, kind: string) => void, ready: () => Promise<void>, close: () => void } {
   const nothing = (): void => {}
   const ready = async (): Promise<void> => {}
   if (notify === undefined) return { afterQueued: nothing, ready, close: nothing }
-  const hint = (runtimeId: string): void => {
-    const failed = (error: unknown): void => { log.warn({ err: error, runtimeId }, 'fastify-model-list: notifyPendingWork failed') }
+  const hint = (runtimeId: string, kind: string): void => {
+    const failed = (error: unknown): void => { log.warn({ err: error, runtimeId, kind }, 'fastify-model-list: notifyPendingWork failed') }
     try {
-      const result = notify(runtimeId)
+      const result = notify(runtimeId, kind)
       if (typeof (result as Promise<unknown> | undefined)?.then === 'function') (result as Promise<unknown>).then(undefined, failed)
     } catch (error) {
       failed(error)

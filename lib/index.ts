@@ -16,3 +16,10 @@ export {
   ModelListReport,
   PendingModelList
 } from './schemas'
+export { daemonWork, type DaemonWork, type DaemonWorkOptions, type PendingWork, type PendingWorkItem, type WorkParams, type WorkResult } from './work/declare'
+export { WorkRequest } from './work/request'
+export type { WorkKindStore } from './work/kind-store'
+export type { ClaimPendingWork } from './work/heartbeat'
+export type { WorkStore, WorkRules, OpenRequest, OpenedWork, CachedResult } from './store'
+export type { WorkRecord, WorkStatus, Outcome } from './lifecycle'
+export type { CatalogAction } from './catalog'

@@ -9,11 +9,15 @@ export type WorkStatus = 'pending' | 'running' | 'completed' | 'failed' | 'timeo
 export interface WorkRecord {
   id: string
   runtimeId: string
+  /** The kind of work (`model_list`, or a declared kind's name). */
+  kind: string
   status: WorkStatus
   createdAt: number
   updatedAt: number
   /** A live record still live after this instant has timed out. */
   deadline: number
+  /** What the request asks the daemon, as the kind's JSON; absent for a kind without params. */
+  params?: string
   result?: string
   error?: string
 }
@@ -36,6 +40,8 @@ export interface LifecycleOptions {
 export const defaultPendingTimeoutMs = 30_000
 export const defaultRunningTimeoutMs = 60_000
 export const defaultRetentionMs = 120_000
+/** The first kind of work, and the one the store's own options shape. */
+export const modelListKind = 'model_list'
 const maxDurationMs = 2 ** 31 - 1
 
 /** An option's value, or its default when not given (null is given, and refused). */
@@ -65,8 +71,13 @@ export function isLive (status: WorkStatus): boolean {
   return status === 'pending' || status === 'running'
 }
 
-/** The rules every store applies; the Lua scripts get their numbers and words from here. */
+/**
+ * The rules of one kind of work, which every store applies; the Lua scripts get
+ * their numbers and words from here. A store keeps state; it has no rules of its own.
+ */
 export class Lifecycle {
+  /** The kind these rules are for. */
+  readonly kind: string
   readonly pendingTimeoutMs: number
   readonly runningTimeoutMs: number
   readonly retentionMs: number
@@ -74,21 +85,26 @@ export class Lifecycle {
   readonly pendingTimeoutError: string
   readonly runningTimeoutError: string
 
-  constructor (options: LifecycleOptions = {}) {
-    this.pendingTimeoutMs = checkDuration('pendingTimeoutMs', given(options.pendingTimeoutMs, defaultPendingTimeoutMs))
-    this.runningTimeoutMs = checkDuration('runningTimeoutMs', given(options.runningTimeoutMs, defaultRunningTimeoutMs))
-    this.retentionMs = checkDuration('retentionMs', given(options.retentionMs, defaultRetentionMs))
+  constructor (options: LifecycleOptions = {}, kind: string = modelListKind) {
+    this.kind = kind
+    // A declared kind's mistakes name the kind: `skill_import.retentionMs`.
+    const field = (name: string): string => kind === modelListKind ? name : `${kind}.${name}`
+    this.pendingTimeoutMs = checkDuration(field('pendingTimeoutMs'), given(options.pendingTimeoutMs, defaultPendingTimeoutMs))
+    this.runningTimeoutMs = checkDuration(field('runningTimeoutMs'), given(options.runningTimeoutMs, defaultRunningTimeoutMs))
+    this.retentionMs = checkDuration(field('retentionMs'), given(options.retentionMs, defaultRetentionMs))
     // Terminal records must outlive both timeouts, or the last poll finds nothing.
     if (this.retentionMs <= this.pendingTimeoutMs || this.retentionMs <= this.runningTimeoutMs) {
-      throw new InvalidOptionError(`retentionMs (${this.retentionMs}) must be greater than pendingTimeoutMs (${this.pendingTimeoutMs}) and runningTimeoutMs (${this.runningTimeoutMs})`)
+      throw new InvalidOptionError(`${field('retentionMs')} (${this.retentionMs}) must be greater than ${field('pendingTimeoutMs')} (${this.pendingTimeoutMs}) and ${field('runningTimeoutMs')} (${this.runningTimeoutMs})`)
     }
     this.now = checkFunction('now', given(options.now, Date.now))
     this.pendingTimeoutError = `daemon did not respond within ${formatSeconds(this.pendingTimeoutMs)}`
     this.runningTimeoutError = `daemon did not finish within ${formatSeconds(this.runningTimeoutMs)}`
   }
 
-  open (id: string, runtimeId: string, now: number): WorkRecord {
-    return { id, runtimeId, status: 'pending', createdAt: now, updatedAt: now, deadline: now + this.pendingTimeoutMs }
+  open (id: string, runtimeId: string, now: number, params?: string): WorkRecord {
+    const record: WorkRecord = { id, runtimeId, kind: this.kind, status: 'pending', createdAt: now, updatedAt: now, deadline: now + this.pendingTimeoutMs }
+    if (params !== undefined) record.params = params
+    return record
   }
 
   /** Applies a due timeout; true when the record changed and must be stored. */

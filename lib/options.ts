@@ -1,5 +1,9 @@
 import type { FastifyInstance, FastifyRequest, LogLevel } from 'fastify'
-import type { ModelListStore } from './store'
+import type { ModelListStore, WorkBackend, WorkStore } from './store'
+import { isDaemonWork, type DaemonWork } from './work/declare'
+import { WorkKindStore } from './work/kind-store'
+import { CustomWorkModelListStore, isWorkStore } from './work/custom-store'
+import { kWorkBackend } from './capabilities'
 import { detectCapabilities, type StoreCapabilities } from './capabilities'
 import type { CatalogCacheOptions } from './catalog'
 import { checkDuration, checkFunction, given, type LifecycleOptions } from './lifecycle'
@@ -14,8 +18,12 @@ export interface RuntimeInfo {
 }
 
 export interface FastifyModelListOptions extends LifecycleOptions {
-  /** `'memory'`, `'redis'`, or a store object; default `'redis'` when `redis` is given, else `'memory'`. */
-  store?: 'memory' | 'redis' | ModelListStore
+  /**
+   * `'memory'`, `'redis'`, or a store object: a work store (serves every kind)
+   * or a ModelListStore (the model list alone); default `'redis'` when `redis`
+   * is given, else `'memory'`.
+   */
+  store?: 'memory' | 'redis' | WorkStore | ModelListStore
   /** With store `'redis'`; defaults to `app.redis` (from `@fastify/redis`). */
   redis?: RedisClient
   /** Redis key namespace; no `{` or `}`. */
@@ -30,12 +38,12 @@ export interface FastifyModelListOptions extends LifecycleOptions {
   authorizeDaemon: (request: FastifyRequest, runtimeId: string) => Promise<boolean> | boolean
   /** A POST for a runtime with a claimable pending request joins it. */
   coalesce?: boolean
-  /** Called with the runtime id whenever work is queued for its daemon, on every replica; best effort. */
-  notifyPendingWork?: (runtimeId: string) => unknown
+  /** Called with the runtime id and the kind whenever work is queued for its daemon, on every replica; best effort. */
+  notifyPendingWork?: (runtimeId: string, kind: string) => unknown
   /** The catalog cache's windows; `false` turns it off. */
   catalogCache?: CatalogCacheOptions | false
-  /** Other kinds of daemon work: not built yet, so only absent or empty. */
-  work?: readonly []
+  /** Other kinds of daemon work, each declared with `daemonWork`. */
+  work?: readonly DaemonWork[]
   /** Fastify's own register option: where the routes mount. */
   prefix?: string
   /** Fastify's own register option: the log level of the routes' requests. */
@@ -46,6 +54,10 @@ export interface FastifyModelListOptions extends LifecycleOptions {
 
 export interface ResolvedOptions {
   store: ModelListStore
+  /** The work store every kind shares; undefined for a ModelListStore object (the model list alone). */
+  backend: WorkBackend | undefined
+  /** The declared kinds, each a face of `backend`. */
+  kinds: WorkKindStore[]
   /** The plugin built the store, so it closes it. */
   ownsStore: boolean
   heartbeatProbeTimeoutMs: number
@@ -57,7 +69,7 @@ export interface ResolvedOptions {
   now: () => number
   /** What the store offers beyond the contract, looked up once. */
   capabilities: StoreCapabilities
-  notifyPendingWork: ((runtimeId: string) => unknown) | undefined
+  notifyPendingWork: ((runtimeId: string, kind: string) => unknown) | undefined
   /** POSTs may be answered from the catalog (not `catalogCache: false`). */
   useCache: boolean
 }
@@ -79,19 +91,33 @@ function checkKnown (options: object): void {
   if (unknown.length > 0) throw new InvalidOptionError(`unknown option${unknown.length > 1 ? 's' : ''} ${unknown.join(', ')}`)
 }
 
-function checkWork (work: unknown): void {
-  if (work === undefined) return
-  if (!Array.isArray(work)) throw new InvalidOptionError('work must be an array')
-  if (work.length > 0) throw new InvalidOptionError('work: other kinds of daemon work are not supported yet (only the model list is built)')
+// The model list's own path: no declared kind may mount there.
+const modelListPath = 'models'
+
+function checkWork (work: unknown): readonly DaemonWork[] {
+  if (work === undefined) return []
+  if (!Array.isArray(work)) throw new InvalidOptionError('work must be an array of daemonWork(...) kinds')
+  const names = new Set<string>()
+  const paths = new Set<string>([modelListPath])
+  for (const kind of work) {
+    if (!isDaemonWork(kind)) throw new InvalidOptionError('work must be an array of daemonWork(...) kinds')
+    if (names.has(kind.name)) throw new InvalidOptionError(`work: two kinds are named ${kind.name}`)
+    if (paths.has(kind.path)) throw new InvalidOptionError(`${kind.name}.path '${kind.path}' is taken`)
+    names.add(kind.name)
+    paths.add(kind.path)
+  }
+  return work
 }
 
 const storeMethods = ['create', 'get', 'hasPending', 'popPending', 'complete', 'fail', 'close'] as const
 // Options that shape a built-in store: a store object is configured on itself.
 const builtInStoreOptions = ['redis', 'keyPrefix', 'pendingTimeoutMs', 'runningTimeoutMs', 'retentionMs', 'now'] as const
+// A work store has no rules of its own: the lifecycle timeouts are the plugin's to give it.
+const workStoreRefused = ['redis', 'keyPrefix', 'now'] as const
 
 export function resolveOptions (app: FastifyInstance, options: FastifyModelListOptions): ResolvedOptions {
   checkKnown(options)
-  checkWork(options.work)
+  const work = checkWork(options.work)
   const getRuntime = checkFunction('getRuntime', options.getRuntime)
   const authorizeDaemon = checkFunction('authorizeDaemon', options.authorizeDaemon)
   const heartbeatProbeTimeoutMs = checkDuration('heartbeatProbeTimeoutMs', given(options.heartbeatProbeTimeoutMs, defaultHeartbeatProbeTimeoutMs))
@@ -104,9 +130,15 @@ export function resolveOptions (app: FastifyInstance, options: FastifyModelListO
   const { store, ownsStore } = chooseStore(app, options)
   // Checked by the store it was given to, or refused beside a store object.
   const now = options.now ?? Date.now
+  const backend = workBackendOf(store)
+  if (backend === undefined && work.length > 0) {
+    throw new InvalidOptionError('work needs a store that serves every kind: a ModelListStore object serves the model list alone (give a work store)')
+  }
   return {
     store,
     ownsStore,
+    backend,
+    kinds: backend === undefined ? [] : work.map(kind => new WorkKindStore(kind, backend)),
     heartbeatProbeTimeoutMs,
     storeTimeoutMs,
     getRuntime,
@@ -143,6 +175,7 @@ function chooseStore (app: FastifyInstance, options: FastifyModelListOptions): {
   if (typeof store !== 'object' || store === null) {
     throw new InvalidOptionError(`store must be 'memory', 'redis' or a store object, got ${String(store)}`)
   }
+  if (isWorkStore(store)) return { store: customWorkStore(store, options), ownsStore: false }
   for (const method of storeMethods) {
     if (typeof store[method] !== 'function') throw new InvalidOptionError(`store object has no ${method}() method`)
   }
@@ -156,4 +189,23 @@ function chooseStore (app: FastifyInstance, options: FastifyModelListOptions): {
     throw new InvalidOptionError('catalogCache windows shape a built-in store and cannot be given beside a store object: configure the store itself (false is allowed)')
   }
   return { store, ownsStore: false }
+}
+
+function customWorkStore (store: WorkStore, options: FastifyModelListOptions): ModelListStore {
+  for (const name of workStoreRefused) {
+    if (options[name] !== undefined) {
+      throw new InvalidOptionError(`${name} shapes a built-in store and cannot be given beside a store object: configure the store itself`)
+    }
+  }
+  if (options.catalogCache !== undefined && options.catalogCache !== false) {
+    throw new InvalidOptionError('catalogCache windows shape a built-in store and cannot be given beside a store object (false is allowed)')
+  }
+  return new CustomWorkModelListStore(store, { pendingTimeoutMs: options.pendingTimeoutMs, runningTimeoutMs: options.runningTimeoutMs, retentionMs: options.retentionMs })
+}
+
+/** The work store every kind shares: a built-in store's, or a custom work store's; none for a ModelListStore object. */
+function workBackendOf (store: ModelListStore): WorkBackend | undefined {
+  if (store instanceof CustomWorkModelListStore) return store.workBackend
+  const own = (store as unknown as Record<symbol, unknown>)[kWorkBackend]
+  return typeof own === 'function' ? (own as () => WorkBackend).call(store) : undefined
 }

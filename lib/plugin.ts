@@ -6,6 +6,11 @@ import { makeClaimPendingModelList, type ClaimPendingModelList } from './heartbe
 import { schemaSerializerCompiler, strictValidatorCompiler } from './validator'
 import { createRoute, getRoute, type FrontendOptions } from './routes/frontend'
 import { reportRoute } from './routes/daemon'
+import { workRoutes } from './routes/work'
+import { makeClaimPendingWork, type ClaimPendingWork } from './work/heartbeat'
+import type { DaemonWork } from './work/declare'
+import type { WorkKindStore } from './work/kind-store'
+import { InvalidOptionError } from './errors'
 import { HeldPolls } from './held-polls'
 import { wireHints } from './hints'
 
@@ -18,6 +23,13 @@ declare module 'fastify' {
      * never throws. Given the request, its log lines carry the request's id.
      */
     claimPendingModelList: ClaimPendingModelList
+    /**
+     * For the host's heartbeat route: claims for every kind (the model list and
+     * those given to `work`) with one probe round trip; never throws.
+     */
+    claimPendingWork: ClaimPendingWork
+    /** A declared kind's store, typed by its schemas (create, get, claim, complete, fail). */
+    daemonWorkStore: <Kind extends DaemonWork>(kind: Kind) => WorkKindStore<Kind>
   }
 }
 
@@ -32,6 +44,7 @@ async function routes (app: FastifyInstance, options: FrontendOptions): Promise<
   await createRoute(app, options)
   await getRoute(app, options)
   await reportRoute(app, options)
+  for (const kind of options.kinds) await workRoutes(app, options, kind)
 }
 
 async function modelList (app: FastifyInstance, options: FastifyModelListOptions): Promise<void> {
@@ -41,6 +54,12 @@ async function modelList (app: FastifyInstance, options: FastifyModelListOptions
 
   app.decorate('modelListStore', store)
   app.decorate('claimPendingModelList', makeClaimPendingModelList(store, capabilities, app.log, resolved.heartbeatProbeTimeoutMs, resolved.storeTimeoutMs, resolved.now))
+  app.decorate('claimPendingWork', makeClaimPendingWork(store, resolved.backend, resolved.kinds, app.log, resolved.heartbeatProbeTimeoutMs, resolved.storeTimeoutMs, resolved.now))
+  app.decorate('daemonWorkStore', function daemonWorkStore<Kind extends DaemonWork> (kind: Kind): WorkKindStore<Kind> {
+    const found = resolved.kinds.find(known => known.kind === kind)
+    if (found === undefined) throw new InvalidOptionError(`daemonWorkStore: ${String((kind as DaemonWork | undefined)?.name)} is not a kind given to work`)
+    return found as unknown as WorkKindStore<Kind>
+  })
 
   // Each long-lived wait has one owner that ends it: held polls answer before
   // the server stops; the hint listener and a store we built go on close.

@@ -4,7 +4,7 @@
 // hears, so every replica gets the signals of every other.
 
 type Wake = () => void
-type QueuedListener = (runtimeId: string) => void
+type QueuedListener = (runtimeId: string, kind: string) => void
 
 export class Signals {
   // Every poll held on one request shares the one signal its settle sends.
@@ -24,7 +24,7 @@ export class Signals {
 
   onQueued (listener: QueuedListener): () => void {
     // Wrapped, so one listener added twice is called twice and removed once each.
-    const entry: QueuedListener = runtimeId => listener(runtimeId)
+    const entry: QueuedListener = (runtimeId, kind) => listener(runtimeId, kind)
     this.queuedListeners.add(entry)
     return () => { this.queuedListeners.delete(entry) }
   }
@@ -35,8 +35,8 @@ export class Signals {
     for (const wake of [...watchers]) wake()
   }
 
-  emitQueued (runtimeId: string): void {
-    for (const listener of [...this.queuedListeners]) listener(runtimeId)
+  emitQueued (runtimeId: string, kind: string): void {
+    for (const listener of [...this.queuedListeners]) listener(runtimeId, kind)
   }
 
   /** Wakes every held poll to read again: signals sent while a subscriber reconnected are lost. */

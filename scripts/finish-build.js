@@ -35,3 +35,17 @@ writeFileSync(join(root, 'dist', 'index.d.mts'), [
 renameSync(join(root, 'dist', 'client-esm', 'client.js'), join(root, 'dist', 'client.mjs'))
 rmSync(join(root, 'dist', 'client-esm'), { recursive: true, force: true })
 copyFileSync(join(root, 'dist', 'client.d.ts'), join(root, 'dist', 'client.d.mts'))
+
+// fastify-model-list/testing: the work store contract suite, for store authors.
+// It imports no test framework, so the main entry never pulls one in.
+const testing = join(root, 'dist', 'testing')
+const testingNames = Object.keys(require(join(testing, 'index.js'))).filter(name => name !== '__esModule')
+writeFileSync(join(testing, 'index.mjs'), [
+  "import cjs from './index.js'",
+  `export const { ${testingNames.join(', ')} } = cjs`,
+  ''
+].join('\n'))
+writeFileSync(join(testing, 'index.d.mts'), [
+  "export * from './index.js'",
+  ''
+].join('\n'))

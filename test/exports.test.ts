@@ -9,7 +9,7 @@ const root = join(__dirname, '..')
 const publicNames = [
   'default', 'fastifyModelList', 'MemoryModelListStore', 'RedisModelListStore',
   'ThinkingLevel', 'ModelThinking', 'ModelServiceTier', 'ModelEntry', 'ModelListStatus',
-  'ModelListRequest', 'ModelListReport', 'PendingModelList'
+  'ModelListRequest', 'ModelListReport', 'PendingModelList', 'daemonWork', 'WorkRequest'
 ].sort()
 
 t.test('require() gets the plugin and every named export', async t => {
@@ -61,4 +61,20 @@ t.test('the client entry resolves through the package exports, ESM and CommonJS'
     console.log(JSON.stringify({ esm: typeof listModels, cjs: typeof cjs.reportModelList, error: new ModelListError('x').name }))
   `], { cwd: root })
   t.same(JSON.parse(stdout), { esm: 'function', cjs: 'function', error: 'ModelListError' })
+})
+
+t.test('fastify-model-list/testing: the work store contract, from require and import; no test framework loaded', async t => {
+  const { stdout } = await run(process.execPath, ['-e', `
+    const main = require('fastify-model-list')
+    const loaded = () => Object.keys(require.cache).some(file => /node_modules[\\\\/](tap|@tapjs)[\\\\/]/.test(file))
+    const mainLoadsTap = loaded()
+    const testing = require('fastify-model-list/testing')
+    console.log(JSON.stringify({ mainLoadsTap, testingLoadsTap: loaded(), names: Object.keys(testing).sort(), daemonWork: typeof main.daemonWork }))
+  `], { cwd: root })
+  t.same(JSON.parse(stdout), { mainLoadsTap: false, testingLoadsTap: false, names: ['workStoreContract'], daemonWork: 'function' })
+  const esm = await run(process.execPath, ['--input-type=module', '-e', `
+    import { workStoreContract } from 'fastify-model-list/testing'
+    console.log(typeof workStoreContract)
+  `], { cwd: root })
+  t.equal(esm.stdout.trim(), 'function')
 })

@@ -193,7 +193,8 @@ t.test('regression: options of features not built yet were accepted and ignored 
       await app.close()
     }
   }
-  await t.rejects(register([{ name: 'skill_import' }]), { code: 'FST_MODEL_LIST_INVALID_OPTION', message: /work: .*not supported yet/ })
+  // A plain object is not a kind: declared with daemonWork(...) or refused, never ignored.
+  await t.rejects(register([{ name: 'skill_import' }]), { code: 'FST_MODEL_LIST_INVALID_OPTION', message: /work must be an array of daemonWork/ })
   await t.rejects(register('skill_import'), { message: /work must be an array/ })
   await t.resolves(register([]), 'an empty list is the model list alone')
 })

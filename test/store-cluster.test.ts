@@ -8,6 +8,10 @@ import { needsCluster, startCluster } from './helpers/cluster'
 import { storeContract } from './helpers/contract'
 import { pickerContract } from './helpers/picker-contract'
 import { ready, uniquePrefix } from './helpers/redis'
+import { kindsSuite } from './helpers/kinds'
+import { countCommands } from './helpers/count-commands'
+import { workStoreContract } from '../lib/testing/index'
+import { kWorkBackend } from '../lib/capabilities'
 
 // The store contract, unchanged, on a three-master Redis Cluster started for
 // this file on 127.0.0.1:7001-7003 (and thrown away at the end), plus the
@@ -41,6 +45,27 @@ t.test('Redis Cluster (3 masters on 127.0.0.1:7001-7003)', async t => {
     await cluster.deleteKeys(`fml-redis-cluster-${process.pid}-`)
   }
   pickerContract(t, picker)
+
+  // The exported work store contract, for a second kind with params.
+  const workPrefix = uniquePrefix('cluster-work')
+  workStoreContract(t, {
+    name: 'redis-cluster',
+    make: now => new RedisModelListStore({ redis: connect(), keyPrefix: workPrefix, now })[kWorkBackend]()
+  })
+
+  // Other kinds through the plugin: two replicas, a client each.
+  const kindsPrefix = uniquePrefix('cluster-kinds')
+  const latest: Cluster[] = []
+  kindsSuite(t, {
+    name: 'redis-cluster',
+    setup: async () => ({ skip: false }),
+    options: (replica, clock) => ({ redis: latest[replica] = connect(), keyPrefix: kindsPrefix, now: clock.now }),
+    count: replica => countCommands(latest[replica] as unknown as { sendCommand: (...args: any[]) => unknown }),
+    teardown: async () => {
+      await cluster.deleteKeys(`${workPrefix}:`)
+      await cluster.deleteKeys(`${kindsPrefix}:`)
+    }
+  })
 
   t.test('keys of 30 runtimes land on all three masters; each runtime keeps to one slot', async t => {
     const client = connect()

@@ -89,7 +89,7 @@ expectError(app.claimPendingModelList('runtime-1', 'request-id'))
 // getRuntime may answer undefined (what a db.find gives): 404.
 app.register(fastifyModelList, { ...hooks, getRuntime: async () => undefined })
 app.register(fastifyModelList, { ...hooks, getRuntime: () => undefined })
-// Fastify's own register options beside ours; `work` is not built yet: only empty.
+// Fastify's own register options beside ours; `work` takes daemonWork(...) kinds only.
 app.register(fastifyModelList, { ...hooks, prefix: '/api', logLevel: 'warn', work: [] })
 expectError(app.register(fastifyModelList, { ...hooks, work: [{ name: 'skill_import' }] }))
 

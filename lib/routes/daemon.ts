@@ -9,10 +9,10 @@ import { callStore } from './call-store'
 import { validationError } from './validation-error'
 
 // A daemon that fails without saying why still ends the request.
-const unexplainedFailure = 'daemon reported a failure without a message'
+export const unexplainedFailure = 'daemon reported a failure without a message'
 
 // Never ends on half of a surrogate pair: the stored error stays well-formed.
-function truncate (error: string): string {
+export function truncate (error: string): string {
   if (error.length <= limits.error) return error
   const cut = error.slice(0, limits.error)
   return /[\uD800-\uDBFF]$/.test(cut) ? cut.slice(0, -1) : cut
@@ -20,18 +20,21 @@ function truncate (error: string): string {
 
 type Params = Static<typeof RequestParams>
 
-export async function reportRoute (app: FastifyInstance, options: ResolvedOptions): Promise<void> {
+/**
+ * A report route's preParsing hook: ids, then the host's decision, before the
+ * body is read: a caller the host refuses cannot make the server parse a 1 MiB report.
+ */
+export function refuseEarly (options: Pick<ResolvedOptions, 'authorizeDaemon'>): (request: FastifyRequest) => Promise<void> {
   const checkIds = compileStrict(RequestParams, 'params')
-
-  // Ids, then the host's decision, before the body is read: a caller the host
-  // refuses cannot make the server parse a 1 MiB report.
-  async function refuseEarly (request: FastifyRequest): Promise<void> {
+  return async function refuseEarly (request) {
     const errors = checkIds(request.params)
     if (errors !== null) throw validationError(request, errors, 'params')
     // Exactly true: a truthy 'yes' from a JavaScript hook is not a yes.
     if (await options.authorizeDaemon(request, (request.params as Params).runtimeId) !== true) throw new RuntimeNotFoundError()
   }
+}
 
+export async function reportRoute (app: FastifyInstance, options: ResolvedOptions): Promise<void> {
   app.post<{ Params: Params, Body: ModelListReport }>('/daemon/runtimes/:runtimeId/models/:requestId/result', {
     bodyLimit: limits.reportBytes,
     schema: {
@@ -44,7 +47,7 @@ export async function reportRoute (app: FastifyInstance, options: ResolvedOption
       body: ModelListReport,
       response: { 200: ReportAck, 400: errorAnswers[400], 404: errorAnswers[404], 413: errorAnswers[413], 503: errorAnswers[503] }
     },
-    preParsing: refuseEarly
+    preParsing: refuseEarly(options)
   }, async (request, reply) => {
     const { runtimeId, requestId } = request.params
     const report = request.body

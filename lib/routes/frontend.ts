@@ -2,6 +2,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify'
 import type { Static } from '@sinclair/typebox'
 import { CreateBody, ModelListRequest, PollQuery, RequestParams, RuntimeParams } from '../schemas'
 import { RequestNotFoundError } from '../errors'
+import { modelListKind } from '../lifecycle'
 import type { ResolvedOptions } from '../options'
 import type { Opened, OpenOptions } from '../capabilities'
 import type { HeldPolls } from '../held-polls'
@@ -18,7 +19,7 @@ function isJson (contentType: string): boolean {
 // The create body is optional: an empty one sent as JSON counts as none. Fastify
 // parses only a body that names its content type, so that name is hidden for
 // this one request; every other body goes through the host's own JSON parser.
-async function emptyJsonIsNone (request: FastifyRequest): Promise<void> {
+export async function emptyJsonIsNone (request: FastifyRequest): Promise<void> {
   const headers = request.raw.headers
   const contentType = headers['content-type']
   const empty = headers['transfer-encoding'] === undefined && (headers['content-length'] === undefined || headers['content-length'] === '0')
@@ -29,7 +30,7 @@ async function emptyJsonIsNone (request: FastifyRequest): Promise<void> {
 }
 
 // Past parsing: the host's later hooks see the request as it came.
-async function restoreContentType (request: FastifyRequest): Promise<void> {
+export async function restoreContentType (request: FastifyRequest): Promise<void> {
   const hidden = (request as Hiding)[kHiddenContentType]
   if (hidden !== undefined) request.raw.headers['content-type'] = hidden
 }
@@ -37,7 +38,7 @@ async function restoreContentType (request: FastifyRequest): Promise<void> {
 export interface FrontendOptions extends ResolvedOptions {
   polls: HeldPolls
   /** Called after a POST queued work, when the store does not carry the hint itself. */
-  afterQueued: (runtimeId: string) => void
+  afterQueued: (runtimeId: string, kind: string) => void
 }
 
 export async function createRoute (app: FastifyInstance, options: FrontendOptions): Promise<void> {
@@ -66,7 +67,7 @@ export async function createRoute (app: FastifyInstance, options: FrontendOption
     await findRuntime(options, request, reply, runtimeId, true)
     const force = request.body?.force === true
     const opened = await callStore(options, reply, 'create', () => open(runtimeId, { coalesce, useCache: useCache && !force }))
-    if (opened.queued) afterQueued(runtimeId)
+    if (opened.queued) afterQueued(runtimeId, modelListKind)
     return opened.request
   })
 }
@@ -91,7 +92,7 @@ export async function getRoute (app: FastifyInstance, options: FrontendOptions):
     await findRuntime(options, request, reply, runtimeId, false)
     const read = async (): Promise<ModelListRequest | null> => await callStore(options, reply, 'get', () => store.get(runtimeId, requestId))
     const found = waitMs > 0 && polls.supported
-      ? await polls.hold(runtimeId, requestId, waitMs, read, request.log)
+      ? await polls.hold(runtimeId, requestId, waitMs, read, request.log, options.capabilities.msUntilDeadline as (request: ModelListRequest) => number)
       : await read()
     if (found === null) throw new RequestNotFoundError()
     return found

@@ -1,6 +1,6 @@
-import { Lifecycle, type LifecycleOptions, type Outcome, type WorkRecord } from '../lifecycle'
-import { WorkModelListStore, type CachedResult, type OpenedWork, type WorkBackend } from '../store'
-import { kHasPendingNow } from '../capabilities'
+import { Lifecycle, modelListKind, type LifecycleOptions, type Outcome, type WorkRecord } from '../lifecycle'
+import { WorkModelListStore, type CachedResult, type OpenedWork, type OpenRequest, type WorkBackend, type WorkRules } from '../store'
+import { kHasPendingNow, kWorkBackend } from '../capabilities'
 import { resolveCatalogCache, type CatalogAction, type CatalogCacheOptions, type CatalogWindows } from '../catalog'
 import { Signals } from '../signals'
 import { checkId, newId } from '../ids'
@@ -17,17 +17,25 @@ const maxSweepIntervalMs = 10_000
 // run (a timer sweep goes on at the next turn): well under a millisecond.
 const maxForgottenPerSweep = 1_000
 
+/** A runtime's lane for one kind: the model list keeps the runtime id alone, as before kinds. */
+function laneKey (runtimeId: string, kind: string): string {
+  return kind === modelListKind ? runtimeId : `${runtimeId} ${kind}`
+}
+
 /**
- * One process's store. Records sit in a map kept in order of last change, so
- * forgetting walks only what is due; each runtime has its own queue of pending
- * ids, so a heartbeat never looks at other runtimes' requests.
+ * One process's store. Records of each kind sit in a map kept in order of last
+ * change, so forgetting walks only what is due; each runtime has a queue of
+ * pending ids per kind, so a heartbeat never looks at other runtimes' requests.
  */
 class MemoryBackend implements WorkBackend {
   readonly lifecycle: Lifecycle
   readonly signals = new Signals()
-  private readonly records = new Map<string, WorkRecord>()
+  // The model list's records (the first kind's map of `byKind`).
+  private readonly records: Map<string, WorkRecord>
+  // Each kind's records and rules: kinds keep records for their own retention.
+  private readonly byKind = new Map<string, { records: Map<string, WorkRecord>, rules: WorkRules }>()
   private readonly queues = new Map<string, PendingQueue>()
-  // Claimed ids per runtime: a stale catalog queues no refresh while one runs.
+  // Claimed ids per lane: a stale catalog queues no refresh, and an exclusive kind no second request, while one runs.
   private readonly running = new Map<string, Set<string>>()
   // Kept in order of storing, so forgetting visits only what is due.
   private readonly catalogs = new Map<string, CachedResult>()
@@ -38,104 +46,130 @@ class MemoryBackend implements WorkBackend {
   constructor (lifecycle: Lifecycle, catalogWindows: CatalogWindows | null) {
     this.lifecycle = lifecycle
     this.catalogWindows = catalogWindows
+    this.records = this.kind(lifecycle).records
     this.sweeper = setInterval(() => this.sweepAll(), Math.min(lifecycle.retentionMs, maxSweepIntervalMs))
     this.sweeper.unref()
   }
 
-  async open (runtimeId: string, coalesce: boolean, useCache: boolean): Promise<OpenedWork> {
-    const now = this.lifecycle.now()
-    this.sweep(now)
-    const cached = useCache ? this.catalogs.get(runtimeId) : undefined
-    if (cached !== undefined) {
-      // A catalog is kept only while it may be served (the sweep forgets it after).
-      const refresh = now - cached.storedAt > (this.catalogWindows as CatalogWindows).revalidateAfterMs && !this.hasLive(runtimeId, now)
-      if (refresh) this.enqueue(runtimeId, now)
-      return { cached: { ...cached }, queued: refresh }
-    }
-    if (coalesce) {
-      const head = this.claimable(runtimeId, now)
-      if (head !== undefined) return { record: { ...head }, queued: false }
-    }
-    return { record: { ...this.enqueue(runtimeId, now) }, queued: true }
+  private kind (rules: WorkRules): { records: Map<string, WorkRecord>, rules: WorkRules } {
+    let kind = this.byKind.get(rules.kind)
+    if (kind === undefined) this.byKind.set(rules.kind, kind = { records: new Map(), rules })
+    return kind
   }
 
-  private enqueue (runtimeId: string, now: number): WorkRecord {
-    const record = this.lifecycle.open(newId(), runtimeId, now)
-    this.records.set(record.id, record)
-    let queue = this.queues.get(runtimeId)
-    if (queue === undefined) this.queues.set(runtimeId, queue = new PendingQueue())
+  async open (rules: WorkRules, runtimeId: string, request: OpenRequest): Promise<OpenedWork> {
+    const now = this.lifecycle.now()
+    this.sweep(now)
+    const lane = laneKey(runtimeId, rules.kind)
+    const cached = request.useCache ? this.catalogs.get(runtimeId) : undefined
+    if (cached !== undefined) {
+      // A catalog is kept only while it may be served (the sweep forgets it after).
+      const refresh = now - cached.storedAt > (this.catalogWindows as CatalogWindows).revalidateAfterMs && this.live(rules, lane, runtimeId, now) === undefined
+      if (refresh) this.enqueue(rules, lane, runtimeId, now, request.params)
+      return { cached: { ...cached }, queued: refresh }
+    }
+    if (request.exclusive) {
+      const busy = this.live(rules, lane, runtimeId, now)
+      if (busy !== undefined) return { busy }
+    }
+    if (request.coalesce) {
+      const joined = this.claimable(rules, lane, runtimeId, now, record => record.params === request.params)
+      if (joined !== undefined) return { record: { ...joined }, queued: false }
+    }
+    return { record: { ...this.enqueue(rules, lane, runtimeId, now, request.params) }, queued: true }
+  }
+
+  private enqueue (rules: WorkRules, lane: string, runtimeId: string, now: number, params: string | undefined): WorkRecord {
+    const record = rules.open(newId(), runtimeId, now, params)
+    this.kind(rules).records.set(record.id, record)
+    let queue = this.queues.get(lane)
+    if (queue === undefined) this.queues.set(lane, queue = new PendingQueue())
     queue.push(record.id, record.deadline)
-    this.signals.emitQueued(runtimeId)
+    this.signals.emitQueued(runtimeId, rules.kind)
     return record
   }
 
-  /** A pending or running request the daemon has yet to answer. */
-  private hasLive (runtimeId: string, now: number): boolean {
-    if (this.claimable(runtimeId, now) !== undefined) return true
-    for (const id of this.running.get(runtimeId) ?? []) {
-      if (this.read(runtimeId, id, now)?.status === 'running') return true
-      this.unclaim(runtimeId, id)
+  /** The id of a pending or running request the daemon has yet to answer, if any. */
+  private live (rules: WorkRules, lane: string, runtimeId: string, now: number): string | undefined {
+    const pending = this.claimable(rules, lane, runtimeId, now)
+    if (pending !== undefined) return pending.id
+    for (const id of this.running.get(lane) ?? []) {
+      if (this.read(rules, runtimeId, id, now)?.status === 'running') return id
+      this.unclaim(lane, id)
     }
-    return false
+    return undefined
   }
 
-  private unclaim (runtimeId: string, id: string): void {
-    const running = this.running.get(runtimeId)
+  private unclaim (lane: string, id: string): void {
+    const running = this.running.get(lane)
     if (running === undefined) return
     running.delete(id)
-    if (running.size === 0) this.running.delete(runtimeId)
+    if (running.size === 0) this.running.delete(lane)
   }
 
-  async get (runtimeId: string, id: string): Promise<WorkRecord | null> {
-    const record = this.read(runtimeId, id, this.lifecycle.now())
+  async get (rules: WorkRules, runtimeId: string, id: string): Promise<WorkRecord | null> {
+    const record = this.read(rules, runtimeId, id, this.lifecycle.now())
     return record === undefined ? null : { ...record }
   }
 
-  async hasPending (runtimeId: string): Promise<boolean> {
-    return this.hasPendingNow(runtimeId)
+  async probe (runtimeId: string, kinds: readonly string[]): Promise<boolean[]> {
+    return this.probeNow(runtimeId, kinds)
   }
 
-  hasPendingNow (runtimeId: string): boolean {
+  /** A synchronous probe: the heartbeat skips a timer and a promise. */
+  probeNow (runtimeId: string, kinds: readonly string[]): boolean[] {
+    return kinds.map(kind => this.hasPendingNow(runtimeId, kind))
+  }
+
+  hasPendingNow (runtimeId: string, kind: string = modelListKind): boolean {
     // Most heartbeats end here: no queue, no clock read, no allocation.
-    if (!this.queues.has(runtimeId)) return false
-    return this.claimable(runtimeId, this.lifecycle.now()) !== undefined
+    const lane = laneKey(runtimeId, kind)
+    if (!this.queues.has(lane)) return false
+    const known = this.byKind.get(kind)
+    return known !== undefined && this.claimable(known.rules, lane, runtimeId, this.lifecycle.now()) !== undefined
   }
 
-  async popPending (runtimeId: string): Promise<WorkRecord | null> {
+  async claim (rules: WorkRules, runtimeId: string, max: number): Promise<WorkRecord[]> {
     const now = this.lifecycle.now()
-    const record = this.claimable(runtimeId, now)
-    if (record === undefined) return null
-    this.dequeue(runtimeId, this.queues.get(runtimeId) as PendingQueue)
-    this.lifecycle.claim(record, now)
-    this.touch(record)
-    const running = this.running.get(runtimeId)
-    if (running === undefined) this.running.set(runtimeId, new Set([record.id]))
-    else running.add(record.id)
-    return { ...record }
-  }
-
-  async settle (runtimeId: string, id: string, outcome: Outcome, cache: CatalogAction): Promise<WorkRecord | null> {
-    const now = this.lifecycle.now()
-    const record = this.read(runtimeId, id, now)
-    if (record === undefined) return null
-    if (this.lifecycle.settle(record, outcome, now)) {
+    const lane = laneKey(runtimeId, rules.kind)
+    const claimed: WorkRecord[] = []
+    while (claimed.length < max) {
+      const record = this.claimable(rules, lane, runtimeId, now)
+      if (record === undefined) break
+      this.dequeue(lane, this.queues.get(lane) as PendingQueue)
+      rules.claim(record, now)
       this.touch(record)
-      this.unclaim(runtimeId, id)
+      const running = this.running.get(lane)
+      if (running === undefined) this.running.set(lane, new Set([record.id]))
+      else running.add(record.id)
+      claimed.push({ ...record })
+    }
+    return claimed
+  }
+
+  async settle (rules: WorkRules, runtimeId: string, id: string, outcome: Outcome, cache: CatalogAction): Promise<WorkRecord | null> {
+    const now = this.lifecycle.now()
+    const record = this.read(rules, runtimeId, id, now)
+    if (record === undefined) return null
+    if (rules.settle(record, outcome, now)) {
+      this.touch(record)
+      this.unclaim(laneKey(runtimeId, rules.kind), id)
       this.applyCatalog(runtimeId, cache, record.result, now)
       this.signals.emitSettled(runtimeId, id)
     }
     return { ...record }
   }
 
-  async handBack (runtimeId: string, id: string, claimedAt: number): Promise<WorkRecord | null> {
+  async handBack (rules: WorkRules, runtimeId: string, id: string, claimedAt: number): Promise<WorkRecord | null> {
     const now = this.lifecycle.now()
-    const record = this.read(runtimeId, id, now)
-    if (record === undefined || !this.lifecycle.isClaim(record, claimedAt)) return null
-    this.lifecycle.handBack(record, now)
+    const record = this.read(rules, runtimeId, id, now)
+    if (record === undefined || !rules.isClaim(record, claimedAt)) return null
+    rules.handBack(record, now)
     this.touch(record)
-    this.unclaim(runtimeId, id)
-    let queue = this.queues.get(runtimeId)
-    if (queue === undefined) this.queues.set(runtimeId, queue = new PendingQueue())
+    const lane = laneKey(runtimeId, rules.kind)
+    this.unclaim(lane, id)
+    let queue = this.queues.get(lane)
+    if (queue === undefined) this.queues.set(lane, queue = new PendingQueue())
     queue.unshift(record.id, record.deadline)
     return { ...record }
   }
@@ -154,76 +188,89 @@ class MemoryBackend implements WorkBackend {
     clearImmediate(this.sweepingOn)
   }
 
-  /** A record as of `now`: forgotten ones dropped, due timeouts applied. */
-  private read (runtimeId: string, id: string, now: number): WorkRecord | undefined {
-    const record = this.records.get(id)
+  /** A record of the kind as of `now`: forgotten ones dropped, due timeouts applied. */
+  private read (rules: WorkRules, runtimeId: string, id: string, now: number): WorkRecord | undefined {
+    const record = this.byKind.get(rules.kind)?.records.get(id)
     if (record === undefined || record.runtimeId !== runtimeId) return undefined
-    if (this.forgotten(record, now)) {
+    if (this.forgotten(record, rules, now)) {
       this.forget(record, now)
       return undefined
     }
-    if (this.lifecycle.expire(record, now)) this.touch(record)
+    if (rules.expire(record, now)) this.touch(record)
     return record
   }
 
   /**
-   * The runtime's oldest claimable record. Entries past their deadline leave
-   * in one step, unread (their records time out when next read); the others
-   * leave once read and found no longer pending.
+   * The lane's oldest claimable record (that `matches`). Entries past their
+   * deadline leave in one step, unread (their records time out when next read);
+   * the others leave once read and found no longer pending.
    */
-  private claimable (runtimeId: string, now: number): WorkRecord | undefined {
-    const queue = this.queues.get(runtimeId)
+  private claimable (rules: WorkRules, lane: string, runtimeId: string, now: number, matches?: (record: WorkRecord) => boolean): WorkRecord | undefined {
+    const queue = this.queues.get(lane)
     if (queue === undefined) return undefined
     queue.dropExpired(now)
     for (let id = queue.peek(); id !== undefined; id = queue.peek()) {
-      const record = this.read(runtimeId, id, now)
-      if (record !== undefined && record.status === 'pending') return record
+      const record = this.read(rules, runtimeId, id, now)
+      if (record !== undefined && record.status === 'pending') {
+        return matches === undefined || matches(record) ? record : queue.find(other => this.pendingMatch(rules, runtimeId, other, now, matches))
+      }
       queue.shift()
     }
-    this.queues.delete(runtimeId)
+    this.queues.delete(lane)
     return undefined
   }
 
-  private dequeue (runtimeId: string, queue: PendingQueue): void {
-    queue.shift()
-    if (queue.size === 0) this.queues.delete(runtimeId)
+  // A later entry of the queue that is still pending and matches (coalescing on params).
+  private pendingMatch (rules: WorkRules, runtimeId: string, id: string, now: number, matches: (record: WorkRecord) => boolean): WorkRecord | undefined {
+    // Not forgotten: expired entries left the queue, and retention outlasts the pending timeout.
+    const record = this.read(rules, runtimeId, id, now) as WorkRecord
+    return record.status === 'pending' && matches(record) ? record : undefined
   }
 
-  /** Deletes a record and, with it, its runtime's entries past their deadline: no queue outlives its records. */
+  private dequeue (lane: string, queue: PendingQueue): void {
+    queue.shift()
+    if (queue.size === 0) this.queues.delete(lane)
+  }
+
+  /** Deletes a record and, with it, its lane's entries past their deadline: no queue outlives its records. */
   private forget (record: WorkRecord, now: number): void {
-    this.records.delete(record.id)
-    this.unclaim(record.runtimeId, record.id)
-    const queue = this.queues.get(record.runtimeId)
+    this.byKind.get(record.kind)?.records.delete(record.id)
+    const lane = laneKey(record.runtimeId, record.kind)
+    this.unclaim(lane, record.id)
+    const queue = this.queues.get(lane)
     if (queue === undefined) return
     queue.dropExpired(now)
-    if (queue.size === 0) this.queues.delete(record.runtimeId)
+    if (queue.size === 0) this.queues.delete(lane)
   }
 
-  // Re-inserting keeps `records` ordered by last change.
+  // Re-inserting keeps each kind's records ordered by last change.
   private touch (record: WorkRecord): void {
-    this.records.delete(record.id)
-    this.records.set(record.id, record)
+    const records = this.byKind.get(record.kind)?.records as Map<string, WorkRecord>
+    records.delete(record.id)
+    records.set(record.id, record)
   }
 
-  private forgotten (record: WorkRecord, now: number): boolean {
-    return now - record.updatedAt >= this.lifecycle.retentionMs
+  private forgotten (record: WorkRecord, rules: WorkRules, now: number): boolean {
+    return now - record.updatedAt >= rules.retentionMs
   }
 
   /**
-   * Forgets what is due, oldest change first: costs what it forgets, not what
-   * is stored, and at most `maxForgottenPerSweep` records. True when more are due.
+   * Forgets what is due, oldest change first in each kind: costs what it
+   * forgets, not what is stored, and at most `maxForgottenPerSweep` records.
+   * True when more are due.
    */
   private sweep (now: number): boolean {
     this.sweepCatalogs(now)
     let budget = maxForgottenPerSweep
-    for (const record of this.records.values()) {
-      if (!this.forgotten(record, now)) return false
-      if (budget-- === 0) return true
-      this.forget(record, now)
+    for (const { records, rules } of this.byKind.values()) {
+      for (const record of records.values()) {
+        if (!this.forgotten(record, rules, now)) break
+        if (budget-- === 0) return true
+        this.forget(record, now)
+      }
     }
     return false
   }
-
   // Catalogs are few (one per runtime) and leave in the order they were stored.
   private sweepCatalogs (now: number): void {
     if (this.catalogWindows === null) return
@@ -252,5 +299,9 @@ export class MemoryModelListStore extends WorkModelListStore {
   [kHasPendingNow] (runtimeId: string): boolean {
     checkId('runtimeId', runtimeId)
     return this.backend.hasPendingNow(runtimeId)
+  }
+
+  [kWorkBackend] (): WorkBackend {
+    return this.backend
   }
 }

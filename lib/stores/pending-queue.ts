@@ -48,6 +48,15 @@ export class PendingQueue {
     return this.size > 0 ? this.ids[this.head] : undefined
   }
 
+  /** The first answer `test` gives for an id after the oldest (coalescing past a head that does not match). */
+  find<T> (test: (id: string) => T | undefined): T | undefined {
+    for (let i = this.head + 1; i < this.ids.length; i++) {
+      const found = test(this.ids[i])
+      if (found !== undefined) return found
+    }
+    return undefined
+  }
+
   shift (): void {
     this.head++
     this.compact()

@@ -3,11 +3,12 @@ import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import type { Cluster, Redis } from 'ioredis'
 import { given, Lifecycle, type LifecycleOptions, type Outcome, type WorkRecord, type WorkStatus } from '../lifecycle'
+import { catalogKey, channels, kindKeys, type KindKeys } from './redis-keys'
 import type { FastifyBaseLogger } from 'fastify'
-import { WorkModelListStore, type OpenedWork, type WorkBackend } from '../store'
+import { WorkModelListStore, type OpenedWork, type OpenRequest, type WorkBackend, type WorkRules } from '../store'
 import { resolveCatalogCache, type CatalogAction, type CatalogCacheOptions, type CatalogWindows } from '../catalog'
 import { Signals } from '../signals'
-import { kUseLog } from '../capabilities'
+import { kUseLog, kWorkBackend } from '../capabilities'
 import { InvalidOptionError } from '../errors'
 import { newId } from '../ids'
 import type { RedisClient } from './redis-client'
@@ -23,42 +24,25 @@ export interface RedisModelListStoreOptions extends LifecycleOptions {
 
 const defaultKeyPrefix = 'model-list'
 
-// Key layout (every key of a runtime carries the hash tag {runtimeId}, so a
-// Cluster spreads runtimes over its masters and no script spans two slots):
-//   <prefix>:{<runtimeId>}:queue            sorted set of pending requests, scored by
-//                                            deadline; members '<sequence>:<requestId>'
-//   <prefix>:{<runtimeId>}:seq              the sequence that keeps equal deadlines in order
-//   <prefix>:{<runtimeId>}:running          sorted set of claimed request ids, scored by deadline
-//   <prefix>:{<runtimeId>}:req:<requestId>  hash: s status, c created, u updated,
-//                                            d deadline, r result, e error, m queue member
-//   <prefix>:{<runtimeId>}:catalog          hash: r the last catalog (result JSON), t when stored;
-//                                            expires serveWindowMs after it was stored
-// Each other key expires `retentionMs` after its last change.
-// Channels (classic pub/sub, published from inside the scripts, each heard by
-// one subscriber connection per store; the client's own keyPrefix leads both):
-//   <prefix>:settled   '<runtimeId> <requestId>' when a report is accepted (wakes held polls)
-//   <prefix>:queued    '<runtimeId>' when a request is queued (the wake-up hint)
+// The key layout is written down in ./redis-keys.ts.
 
 // One script per operation, each prefixed with the shared lifecycle chunk; the
-// file name says how many keys the script declares. Even hasPending's count is
-// a script: only the server knows the server's time.
+// file name says how many keys the script declares (none: one queue per kind
+// probed, so the probe is defined once per number of kinds).
+// Even the probe's count is a script: only the server knows the server's time.
 const scripts = {
-  open: 'open-5',
+  open: 'open-6',
   get: 'get-1',
-  hasPending: 'has-pending-1',
-  popPending: 'pop-pending-2',
+  probe: 'probe-n',
+  claim: 'claim-3',
   settle: 'settle-4',
   handBack: 'hand-back-3'
 } as const
 type ScriptName = keyof typeof scripts
 
-// Redis turns a script's false into null; ioredis-mock keeps it false.
-type Missing = null | false
-// id s c u d r e, then the keys of unreadable records the script removed (one per
-// line, when there were any); id '' when there is no record.
-type RecordReply = [string, WorkStatus, string, string, string, string | Missing, string | Missing, (string | Missing)?]
-type Reply = RecordReply | Missing
-type OpenReply = ['record', '0' | '1', RecordReply] | ['cached', '0' | '1', string, string, string | Missing]
+// Field/value pairs, as HGETALL answers (see lua/lifecycle.lua). Redis turns
+// an empty table into an empty array; ioredis-mock too.
+type Pairs = Array<string | number>
 type ScriptCall = (...args: Array<string | number>) => Promise<unknown>
 
 const luaDir = join(__dirname, 'lua')
@@ -71,6 +55,13 @@ const commands = Object.entries(scripts).map(([operation, file]) => {
   return { operation: operation as ScriptName, name: `modelList_${operation}_${hash}`, lua, numberOfKeys: Number(file.split('-').pop()) }
 })
 
+/** The script as a command of the client; guarded: a second store on the same client reuses the definition. */
+function define (redis: Redis | Cluster, name: string, lua: string, numberOfKeys: number): ScriptCall {
+  const client = redis as unknown as Record<string, ScriptCall>
+  if (typeof client[name] !== 'function') redis.defineCommand(name, { lua, numberOfKeys })
+  return client[name].bind(redis)
+}
+
 /** Where the keys of removed unreadable records are told, until the plugin gives its logger. */
 type Unreadable = (keys: string[]) => void
 
@@ -78,15 +69,39 @@ function warnUnreadable (keys: string[]): void {
   process.emitWarning(`removed unreadable model list records (a field missing or malformed: edited by hand, or written by another version): ${keys.join(', ')}`, 'FastifyModelListWarning')
 }
 
-function parse (runtimeId: string, reply: Reply, unreadable: Unreadable): WorkRecord | null {
-  if (reply === null || reply === false) return null
-  const [id, status, created, updated, deadline, result, error, discarded] = reply
-  if (typeof discarded === 'string') unreadable(discarded.split('\n'))
-  if (id === '') return null
-  const record: WorkRecord = { id, runtimeId, status, createdAt: Number(created), updatedAt: Number(updated), deadline: Number(deadline) }
-  if (typeof result === 'string') record.result = result
-  if (typeof error === 'string') record.error = error
-  return record
+const recordFields: Record<string, (record: WorkRecord, value: string) => void> = {
+  s: (record, value) => { record.status = value as WorkStatus },
+  c: (record, value) => { record.createdAt = Number(value) },
+  u: (record, value) => { record.updatedAt = Number(value) },
+  d: (record, value) => { record.deadline = Number(value) },
+  r: (record, value) => { record.result = value },
+  e: (record, value) => { record.error = value },
+  p: (record, value) => { record.params = value }
+}
+
+/**
+ * A script's answer read by field name: its own fields (`opened`, `queued`,
+ * ...), the records it holds (each begins with `id`), and the keys of
+ * unreadable records it removed, which go to `unreadable`.
+ */
+function read (rules: WorkRules, runtimeId: string, reply: Pairs, unreadable: Unreadable): { fields: Map<string, string>, records: WorkRecord[] } {
+  const fields = new Map<string, string>()
+  const records: WorkRecord[] = []
+  let record: WorkRecord | undefined
+  for (let i = 0; i + 1 < reply.length; i += 2) {
+    const field = String(reply[i])
+    const value = String(reply[i + 1])
+    if (field === 'id') {
+      records.push(record = { id: value, runtimeId, kind: rules.kind, status: 'pending', createdAt: 0, updatedAt: 0, deadline: 0 })
+    } else if (record !== undefined && field in recordFields) {
+      recordFields[field](record, value)
+    } else {
+      fields.set(field, value)
+    }
+  }
+  const discarded = fields.get('discarded')
+  if (discarded !== undefined) unreadable(discarded.split('\n'))
+  return { fields, records }
 }
 
 class RedisBackend implements WorkBackend {
@@ -94,6 +109,7 @@ class RedisBackend implements WorkBackend {
   readonly signals = new Signals()
   private readonly redis: Redis | Cluster
   private readonly call: Record<ScriptName, ScriptCall>
+  private readonly probes = new Map<number, ScriptCall>()
   private readonly keyPrefix: string
   /** The instant scripts take as now: '' has them read the Redis server's clock. */
   private readonly now: () => number | ''
@@ -113,97 +129,91 @@ class RedisBackend implements WorkBackend {
     this.catalogWindows = catalogWindows
     // Channels are not keys: the client's keyPrefix is not applied to them, so we do.
     const channelPrefix = `${redis.options?.keyPrefix ?? ''}${keyPrefix}`
-    this.settledChannel = `${channelPrefix}:settled`
-    this.queuedChannel = `${channelPrefix}:queued`
-    const client = redis as unknown as Record<string, ScriptCall>
+    const { settled, queued } = channels(channelPrefix)
+    this.settledChannel = settled
+    this.queuedChannel = queued
     const call = {} as Record<ScriptName, ScriptCall>
     for (const { operation, name, lua, numberOfKeys } of commands) {
-      // Guarded: a second store on the same client reuses the definition.
-      if (typeof client[name] !== 'function') redis.defineCommand(name, { lua, numberOfKeys })
-      call[operation] = client[name].bind(redis)
+      call[operation] = define(redis, name, lua, Number.isInteger(numberOfKeys) ? numberOfKeys : 1)
     }
     this.call = call
+    this.probes.set(1, call.probe)
   }
 
-  private runtimeKey (runtimeId: string): string {
-    return `${this.keyPrefix}:{${runtimeId}}`
+  // ioredis-mock cannot take the number of keys per call: one command per number of kinds probed.
+  private probeOf (kinds: number): ScriptCall {
+    let probe = this.probes.get(kinds)
+    if (probe === undefined) {
+      const { name, lua } = commands.find(command => command.operation === 'probe') as typeof commands[number]
+      this.probes.set(kinds, probe = define(this.redis, `${name}_${kinds}`, lua, kinds))
+    }
+    return probe
   }
 
-  private recordKey (runtimeId: string, id: string): string {
-    return `${this.runtimeKey(runtimeId)}:req:${id}`
+  private keys (runtimeId: string, kind: string): KindKeys {
+    return kindKeys(this.keyPrefix, runtimeId, kind)
   }
 
-  // lua/lifecycle.lua builds record keys from this name: keep the two in step.
-  private queueKey (runtimeId: string): string {
-    return `${this.runtimeKey(runtimeId)}:queue`
-  }
-
-  private sequenceKey (runtimeId: string): string {
-    return `${this.runtimeKey(runtimeId)}:seq`
-  }
-
-  private runningKey (runtimeId: string): string {
-    return `${this.runtimeKey(runtimeId)}:running`
-  }
-
-  private catalogKey (runtimeId: string): string {
-    return `${this.runtimeKey(runtimeId)}:catalog`
-  }
-
-  private parse (runtimeId: string, reply: Reply): WorkRecord | null {
-    return parse(runtimeId, reply, this.unreadable)
+  private read (rules: WorkRules, runtimeId: string, reply: unknown): { fields: Map<string, string>, records: WorkRecord[] } {
+    return read(rules, runtimeId, reply as Pairs, this.unreadable)
   }
 
   // The arguments every script starts with (see lua/lifecycle.lua).
-  private common (): [number | '', number, string, string] {
-    const { lifecycle } = this
-    return [this.now(), lifecycle.retentionMs, lifecycle.pendingTimeoutError, lifecycle.runningTimeoutError]
+  private common (rules: WorkRules): [number | '', number, string, string] {
+    return [this.now(), rules.retentionMs, rules.pendingTimeoutError, rules.runningTimeoutError]
   }
 
-  async open (runtimeId: string, coalesce: boolean, useCache: boolean): Promise<OpenedWork> {
+  async open (rules: WorkRules, runtimeId: string, request: OpenRequest): Promise<OpenedWork> {
     const id = newId()
     const windows = this.catalogWindows
+    const keys = this.keys(runtimeId, rules.kind)
     const reply = await this.call.open(
-      this.queueKey(runtimeId), this.sequenceKey(runtimeId), this.recordKey(runtimeId, id), this.catalogKey(runtimeId), this.runningKey(runtimeId),
-      ...this.common(), id, this.lifecycle.pendingTimeoutMs, coalesce ? '1' : '0',
-      useCache && windows !== null ? '1' : '0', windows?.serveWindowMs ?? 0, windows?.revalidateAfterMs ?? 0,
-      this.queuedChannel, runtimeId) as OpenReply
-    const queued = reply[1] === '1'
-    if (reply[0] === 'cached') {
-      if (typeof reply[4] === 'string') this.unreadable(reply[4].split('\n'))
-      return { cached: { result: reply[2], storedAt: Number(reply[3]) }, queued }
+      keys.queue, keys.seq, keys.records + id, catalogKey(this.keyPrefix, runtimeId), keys.running, keys.records,
+      ...this.common(rules), id, rules.pendingTimeoutMs, request.coalesce ? '1' : '0',
+      request.useCache && windows !== null ? '1' : '0', windows?.serveWindowMs ?? 0, windows?.revalidateAfterMs ?? 0,
+      this.queuedChannel, runtimeId, rules.kind, request.exclusive ? '1' : '0', request.params ?? '')
+    const { fields, records } = this.read(rules, runtimeId, reply)
+    const queued = fields.get('queued') === '1'
+    switch (fields.get('opened')) {
+      case 'busy': return { busy: fields.get('busy') as string }
+      case 'cached': return { cached: { result: fields.get('result') as string, storedAt: Number(fields.get('at')) }, queued }
+      default: return { record: records[0], queued }
     }
-    return { record: this.parse(runtimeId, reply[2]) as WorkRecord, queued }
   }
 
-  async get (runtimeId: string, id: string): Promise<WorkRecord | null> {
-    const reply = await this.call.get(this.recordKey(runtimeId, id), ...this.common(), id) as Reply
-    return this.parse(runtimeId, reply)
+  async get (rules: WorkRules, runtimeId: string, id: string): Promise<WorkRecord | null> {
+    const reply = await this.call.get(this.keys(runtimeId, rules.kind).records + id, ...this.common(rules), id)
+    return this.read(rules, runtimeId, reply).records[0] ?? null
   }
 
-  async hasPending (runtimeId: string): Promise<boolean> {
-    return await this.call.hasPending(this.queueKey(runtimeId), ...this.common()) as number > 0
+  async probe (runtimeId: string, kinds: readonly string[]): Promise<boolean[]> {
+    // Only the clock of the common arguments matters to a count.
+    const counts = await this.probeOf(kinds.length)(...kinds.map(kind => this.keys(runtimeId, kind).queue), this.now(), 0, '', '') as number[]
+    return counts.map(count => count > 0)
   }
 
-  async popPending (runtimeId: string): Promise<WorkRecord | null> {
-    const reply = await this.call.popPending(this.queueKey(runtimeId), this.runningKey(runtimeId), ...this.common(), this.lifecycle.runningTimeoutMs) as Reply
-    return this.parse(runtimeId, reply)
+  async claim (rules: WorkRules, runtimeId: string, max: number): Promise<WorkRecord[]> {
+    const keys = this.keys(runtimeId, rules.kind)
+    const reply = await this.call.claim(keys.queue, keys.running, keys.records, ...this.common(rules), rules.runningTimeoutMs, max)
+    return this.read(rules, runtimeId, reply).records
   }
 
-  async settle (runtimeId: string, id: string, outcome: Outcome, cache: CatalogAction): Promise<WorkRecord | null> {
+  async settle (rules: WorkRules, runtimeId: string, id: string, outcome: Outcome, cache: CatalogAction): Promise<WorkRecord | null> {
     const payload = outcome.status === 'completed' ? outcome.result : outcome.error
     const windows = this.catalogWindows
+    const keys = this.keys(runtimeId, rules.kind)
     const reply = await this.call.settle(
-      this.recordKey(runtimeId, id), this.queueKey(runtimeId), this.catalogKey(runtimeId), this.runningKey(runtimeId),
-      ...this.common(), id, outcome.status, payload,
-      windows === null ? 'keep' : cache, windows?.serveWindowMs ?? 0, this.settledChannel, runtimeId) as Reply
-    return this.parse(runtimeId, reply)
+      keys.records + id, keys.queue, catalogKey(this.keyPrefix, runtimeId), keys.running,
+      ...this.common(rules), id, outcome.status, payload,
+      windows === null ? 'keep' : cache, windows?.serveWindowMs ?? 0, this.settledChannel, runtimeId)
+    return this.read(rules, runtimeId, reply).records[0] ?? null
   }
 
-  async handBack (runtimeId: string, id: string, claimedAt: number): Promise<WorkRecord | null> {
-    const reply = await this.call.handBack(this.recordKey(runtimeId, id), this.queueKey(runtimeId), this.runningKey(runtimeId), ...this.common(),
-      id, claimedAt, this.lifecycle.pendingTimeoutMs) as Reply
-    return this.parse(runtimeId, reply)
+  async handBack (rules: WorkRules, runtimeId: string, id: string, claimedAt: number): Promise<WorkRecord | null> {
+    const keys = this.keys(runtimeId, rules.kind)
+    const reply = await this.call.handBack(keys.records + id, keys.queue, keys.running, ...this.common(rules),
+      id, claimedAt, rules.pendingTimeoutMs)
+    return this.read(rules, runtimeId, reply).records[0] ?? null
   }
 
   /**
@@ -238,7 +248,8 @@ class RedisBackend implements WorkBackend {
 
   private hear (channel: string, message: string): void {
     if (channel === this.queuedChannel) {
-      this.signals.emitQueued(message)
+      const [runtimeId, kind] = message.split(' ')
+      this.signals.emitQueued(runtimeId, kind)
     } else {
       const [runtimeId, requestId] = message.split(' ')
       this.signals.emitSettled(runtimeId, requestId)
@@ -280,5 +291,9 @@ export class RedisModelListStore extends WorkModelListStore {
   // Each unreadable record is removed by the script that meets it, so each is logged once.
   [kUseLog] (log: FastifyBaseLogger): void {
     this.backend.unreadable = keys => log.warn({ keys }, 'fastify-model-list: removed unreadable records (a field missing or malformed: edited by hand, or written by another version)')
+  }
+
+  [kWorkBackend] (): WorkBackend {
+    return this.backend
   }
 }

@@ -1,12 +1,15 @@
 -- Shared by every script (prepended when loaded). The rules' numbers and words
--- come from the caller (lib/lifecycle.ts); this file only keeps the state.
+-- come from the caller (lib/lifecycle.ts, one set per kind of work); this file
+-- only keeps the state, the same for every kind.
 --
 -- ARGV[1] now (ms), or '' for the Redis server's own clock, ARGV[2] retention
 -- (ms), ARGV[3] pending timeout error, ARGV[4] running timeout error; a
 -- script's own arguments follow.
 -- A record is a hash: s status, c created, u updated, d deadline, r result,
--- e error, m its member in the runtime's queue, v the layout it was written in
--- (records from before `v` have the same fields and read the same).
+-- e error, m its member in the runtime's queue, p params, v the layout it was
+-- written in (records from before `v` have the same fields and read the same).
+-- Scripts hold a record as a table by those names and answer it the way
+-- HGETALL does (field, value, ...), so a new field touches this file alone.
 
 local now = ARGV[1]
 if now == '' then
@@ -23,28 +26,33 @@ local function after(ms)
 end
 
 local layout = '1'
+local fields = { 's', 'c', 'u', 'd', 'r', 'e', 'm', 'p' }
 -- The field each status needs besides s, c, u and d.
-local needs = { pending = 7, running = 1, completed = 5, failed = 6, timeout = 6 }
+local needs = { pending = 'm', running = 's', completed = 'r', failed = 'e', timeout = 'e' }
 -- Keys of unreadable records this call removed, for the caller to log.
 local discarded = {}
 
 -- Whether every field the record's status needs is there, times as numbers.
 local function readable(record)
-  local need = needs[record[1]]
-  return need ~= nil and record[need] and tonumber(record[2]) and tonumber(record[3]) and tonumber(record[4])
+  local need = needs[record.s]
+  return need ~= nil and record[need] and tonumber(record.c) and tonumber(record.u) and tonumber(record.d)
 end
 
--- A record as a list (s c u d r e m, false where absent), or nil when it is
+-- A record as a table by field name (absent fields nil), or nil when it is
 -- gone. One that cannot be read (a field missing or malformed: edited by hand,
 -- or written by another version) is removed and reported, rather than failing
 -- every script that meets it.
 local function load(key)
-  local record = redis.pcall('HMGET', key, 's', 'c', 'u', 'd', 'r', 'e', 'm')
-  local found = record['err'] ~= nil
+  local values = redis.pcall('HMGET', key, unpack(fields))
+  local found = values['err'] ~= nil
+  local record = {}
   if not found then
     -- A missing field is nil in Redis and a truthy null on ioredis-mock.
-    for i = 1, 7 do
-      if type(record[i]) ~= 'string' then record[i] = false else found = true end
+    for i, field in ipairs(fields) do
+      if type(values[i]) == 'string' then
+        record[field] = values[i]
+        found = true
+      end
     end
     if found and readable(record) then return record end
   end
@@ -62,50 +70,78 @@ local function store(key, ...)
 end
 
 local function live(record)
-  return record[1] == 'pending' or record[1] == 'running'
+  return record.s == 'pending' or record.s == 'running'
 end
 
 -- A due timeout is stored, so every replica reads the same state.
 local function expire(key, record)
-  if live(record) and tonumber(now) > tonumber(record[4]) then
-    record[6] = record[1] == 'pending' and ARGV[3] or ARGV[4]
-    record[1] = 'timeout'
-    record[3] = now
-    store(key, 's', 'timeout', 'u', now, 'e', record[6])
+  if live(record) and tonumber(now) > tonumber(record.d) then
+    record.e = record.s == 'pending' and ARGV[3] or ARGV[4]
+    record.s = 'timeout'
+    record.u = now
+    store(key, 's', 'timeout', 'u', now, 'e', record.e)
   end
   return record
 end
 
 -- The queue is a sorted set of pending requests scored by their deadline, so
--- its claimable part is the range [now, +inf]: hasPending is a plain ZCOUNT.
+-- its claimable part is the range [now, +inf]: a probe is a plain ZCOUNT.
 -- Members are '<sequence>:<id>': equal deadlines keep their creation order.
--- Record keys are built from the queue's own key ('...:queue' -> '...:req:<id>'),
--- so they carry whatever prefix the client gave it, on Redis and ioredis-mock alike.
-local function head(queue)
+-- Record keys are the caller's record prefix (a key of its own, so it carries
+-- whatever prefix the client gives keys) followed by the id.
+-- Answers the oldest claimable request (that `matches`, when given): its id,
+-- key, record and member, or nil. Entries met that no longer name a pending
+-- request leave the queue.
+local function head(queue, records, matches)
   -- Entries past their deadline leave; their records time out when next read.
   redis.call('ZREMRANGEBYSCORE', queue, '-inf', '(' .. now)
-  local prefix = string.sub(queue, 1, -6) .. 'req:'
+  local offset = 0
   while true do
-    local first = redis.call('ZRANGEBYSCORE', queue, now, '+inf', 'LIMIT', 0, 1)
+    local first = redis.call('ZRANGEBYSCORE', queue, now, '+inf', 'LIMIT', offset, 1)
     if #first == 0 then return nil end
     local member = first[1]
     local id = string.match(member, ':(.*)$')
-    local record = id and load(prefix .. id)
-    if record and expire(prefix .. id, record)[1] == 'pending' then return id, prefix .. id, record, member end
-    -- Claims and reports take their entries out: this one outlived its record.
-    redis.call('ZREM', queue, member)
+    local record = id and load(records .. id)
+    if record and expire(records .. id, record).s == 'pending' then
+      if not matches or matches(record) then return id, records .. id, record, member end
+      -- Pending but not a match: passed over, kept.
+      offset = offset + 1
+    else
+      -- Claims and reports take their entries out: this one outlived its record.
+      redis.call('ZREM', queue, member)
+    end
   end
 end
 
--- A script's answer: the record (id s c u d r e), then the keys it discarded,
--- one per line. (One table constructor: ioredis-mock cannot return a table grown later.)
-local function reply(id, record)
-  local keys = #discarded > 0 and table.concat(discarded, '\n') or nil
-  return { id, record[1], record[2], record[3], record[4], record[5], record[6], keys }
+-- A record the HGETALL way (id first, then each field it has), appended to `out`.
+local function append(out, id, record)
+  out[#out + 1] = 'id'
+  out[#out + 1] = id
+  for _, field in ipairs(fields) do
+    if record[field] then
+      out[#out + 1] = field
+      out[#out + 1] = record[field]
+    end
+  end
+  return out
 end
 
--- No record: false, or, when unreadable ones were discarded, an empty id before their keys.
+-- A script's answer: field/value pairs (what `out` holds, then the keys it
+-- discarded, one per line, under 'discarded'). Returned through one table
+-- constructor: ioredis-mock cannot return a table grown later.
+local function answer(out)
+  if #discarded > 0 then
+    out[#out + 1] = 'discarded'
+    out[#out + 1] = table.concat(discarded, '\n')
+  end
+  return { unpack(out) }
+end
+
+local function reply(id, record)
+  return answer(append({}, id, record))
+end
+
+-- No record: only the keys discarded, if any.
 local function missing()
-  if #discarded == 0 then return false end
-  return reply('', { '', '', '', '', '', '' })
+  return answer({})
 end

@@ -8,15 +8,15 @@ local record = load(KEYS[1])
 if not record then return missing() end
 if not live(expire(KEYS[1], record)) then return reply(ARGV[5], record) end
 -- A request reported before its claim is no longer claimable.
-if record[1] == 'pending' then redis.call('ZREM', KEYS[2], record[7]) end
-if record[1] == 'running' then redis.call('ZREM', KEYS[4], ARGV[5]) end
-record[1] = ARGV[6]
-record[3] = now
+if record.s == 'pending' then redis.call('ZREM', KEYS[2], record.m) end
+if record.s == 'running' then redis.call('ZREM', KEYS[4], ARGV[5]) end
+record.s = ARGV[6]
+record.u = now
 if ARGV[6] == 'completed' then
-  record[5] = ARGV[7]
+  record.r = ARGV[7]
   store(KEYS[1], 's', ARGV[6], 'u', now, 'r', ARGV[7])
 else
-  record[6] = ARGV[7]
+  record.e = ARGV[7]
   store(KEYS[1], 's', ARGV[6], 'u', now, 'e', ARGV[7])
 end
 -- The catalog changes in the same step as the report that decides it; DEL
