@@ -8,6 +8,23 @@ import { isLive } from './lifecycle'
 interface Polled { status: WorkStatus }
 
 /**
+ * One poll's share of storeTimeoutMs: the watch and every read draw on it, so
+ * the poll never waits on the store longer than that in total (sleeps are free).
+ */
+class StoreBudget {
+  constructor (private left: number) {}
+
+  async spend<T> (work: (withinMs: number) => Promise<T>): Promise<T> {
+    const started = Date.now()
+    try {
+      return await work(Math.max(this.left, 0))
+    } finally {
+      this.left -= Date.now() - started
+    }
+  }
+}
+
+/**
  * One held poll's sleep: ends at its timer or at a wake-up. A wake-up that
  * comes while the poll is reading is kept, so the next sleep ends at once.
  */
@@ -59,13 +76,15 @@ export class HeldPolls {
     runtimeId: string,
     requestId: string,
     waitMs: number,
-    read: () => Promise<Request | null>,
+    /** One read of the request, bounded by `withinMs`. */
+    read: (withinMs: number) => Promise<Request | null>,
     log: FastifyBaseLogger,
     msUntilDeadline: (request: Request) => number
   ): Promise<Request | null> {
     const until = Date.now() + waitMs
     const { watchSettled } = this.capabilities as Required<StoreCapabilities>
     const sleeper = new Sleeper()
+    const budget = new StoreBudget(this.storeTimeoutMs)
     this.sleepers.add(sleeper)
     let unwatch: (() => void) | undefined
     let finished = false
@@ -75,17 +94,18 @@ export class HeldPolls {
       (error: unknown) => { log.warn({ err: error }, 'fastify-model-list: cannot hold the poll, answering at once') }
     )
     try {
-      await bounded('watch', this.storeTimeoutMs, async () => await watching).catch((error: unknown) => {
+      // A watch that hangs spends the budget: the read then answers 503 at once.
+      await budget.spend(async ms => await bounded('watch', ms, async () => await watching).catch((error: unknown) => {
         log.warn({ err: error }, 'fastify-model-list: cannot hold the poll, answering at once')
-      })
-      let current = await read()
+      }))
+      let current = await budget.spend(read)
       while (current !== null && isLive(current.status) && unwatch !== undefined && !this.closing) {
         // Past its deadline the request reads as `timeout`: wake just after it.
         const ms = Math.min(until - Date.now(), msUntilDeadline(current) + 1)
         if (ms <= 0) break
         await sleeper.sleep(ms)
         if (this.closing) break
-        current = await read()
+        current = await budget.spend(read)
       }
       return current
     } finally {

@@ -180,6 +180,68 @@ t.test('with fake timers', async t => {
   })
 })
 
+t.test('a held poll could wait two storeTimeoutMs bounds: the watch and the reads share one', async t => {
+  t.beforeEach(() => { mock.timers.enable({ apis: ['setTimeout', 'Date'], now: Date.UTC(2026, 0, 1) }) })
+  t.afterEach(() => { mock.timers.reset() })
+  const storeTimeoutMs = 1_000
+  const inner = new MemoryModelListStore()
+  t.teardown(() => inner.close())
+  const after = async <T>(ms: number, value: T): Promise<T> => await new Promise(resolve => setTimeout(() => resolve(value), ms))
+  const hangs = async (): Promise<never> => await new Promise<never>(() => {})
+
+  // A store double: `watch` and each `get` (in turn) as the case says; a store
+  // stands still until the fake clock moves.
+  async function held (t: Test, watch: () => Promise<() => void>, gets: Array<(id: string) => Promise<ModelListRequest | null>>): Promise<{ answered: () => LightMyRequestResponse | undefined, reads: () => number }> {
+    let reads = 0
+    const store = spyStore(inner, {
+      get: async (_runtimeId: string, requestId: string) => await (gets[reads++] ?? hangs)(requestId)
+    }) as unknown as ModelListStore & Record<symbol, unknown>
+    store[kWatchSettled] = watch
+    store[kMsUntilDeadline] = () => 30_000
+    const s = await picker(t, { store, storeTimeoutMs })
+    const { id } = (await s.post()).json<{ id: string }>()
+    let answered: LightMyRequestResponse | undefined
+    s.poll('rt-1', id, '?wait_ms=5000').then(res => { answered = res }, () => {})
+    await settle()
+    return { answered: () => answered, reads: () => reads }
+  }
+
+  async function answersAt (t: Test, poll: { answered: () => LightMyRequestResponse | undefined }, ms: number): Promise<void> {
+    mock.timers.tick(ms - 1)
+    await settle()
+    t.equal(poll.answered(), undefined, `still waiting at ${ms - 1} ms`)
+    mock.timers.tick(1)
+    await settle()
+    t.equal(poll.answered()?.statusCode, 503, `503 at ${ms} ms`)
+    t.equal(poll.answered()?.headers['retry-after'], '1')
+  }
+
+  t.test('a watch that hangs and a read that hangs: 503 at storeTimeoutMs, the read never sent', async t => {
+    const poll = await held(t, hangs, [])
+    await answersAt(t, poll, storeTimeoutMs)
+    t.equal(poll.reads(), 0, 'no time left: nothing sent to the store')
+  })
+
+  t.test('a watch that takes 600 ms, then a read that hangs: 503 at storeTimeoutMs, not 600 ms after it', async t => {
+    const poll = await held(t, async () => await after(600, () => {}), [])
+    await answersAt(t, poll, storeTimeoutMs)
+    t.equal(poll.reads(), 1)
+  })
+
+  t.test('a read after the sleep gets what the first left: 300 ms spent, 700 ms left', async t => {
+    const poll = await held(t, async () => () => {}, [async id => await after(300, await inner.get('rt-1', id))])
+    mock.timers.tick(300)
+    await settle()
+    t.equal(poll.reads(), 1, 'read once, then asleep')
+    // Asleep until wait_ms (5,000 ms after the poll came), then the second read hangs.
+    mock.timers.tick(4_700)
+    await settle()
+    t.equal(poll.reads(), 2, 'woken at wait_ms: read again')
+    await answersAt(t, poll, 700)
+    t.equal(poll.reads(), 2)
+  })
+})
+
 t.test('app.close() answers held polls at once with the last state read', async t => {
   const s = await picker(t)
   const { id } = (await s.post()).json<{ id: string }>()
@@ -210,7 +272,7 @@ t.test('a plain store object: held polls answered at once, no cache, the hint ca
   t.notOk('cached' in next)
 })
 
-t.test('a store whose watch fails or hangs: the poll answers what it read', async t => {
+t.test('a store whose watch fails: the poll answers what it read; one whose watch hangs: 503 within storeTimeoutMs', async t => {
   const inner = new MemoryModelListStore()
   t.teardown(() => inner.close())
   let stopped = 0
@@ -227,7 +289,9 @@ t.test('a store whose watch fails or hangs: the poll answers what it read', asyn
       const s = await picker(t, { store, storeTimeoutMs: 50 })
       const { id } = (await s.post()).json<{ id: string }>()
       const res = await s.poll('rt-1', id, '?wait_ms=30000')
-      t.match(res.json(), { id, status: 'pending' })
+      // A watch that hangs spends the poll's storeTimeoutMs: no time is left to read.
+      if (name === 'hangs') t.equal(res.statusCode, 503)
+      else t.match(res.json(), { id, status: 'pending' })
       t.match(s.log.lines.find(line => line.level === 40)?.msg, /cannot hold the poll/, 'logged as a warning')
       if (name === 'hangs') {
         release?.()

@@ -156,6 +156,26 @@ t.test('Redis faults on a private redis-server', async t => {
     t.equal((await store.get(rt, id))?.status, 'running')
   })
 
+  t.test('a held poll could wait two storeTimeoutMs bounds: paused before its subscriber subscribed, one bound in all', async t => {
+    // A bound long enough that twice it (the bug) overshoots the bound plus the margin.
+    const holdTimeoutMs = 1_500
+    const redis = connect()
+    await connected(redis)
+    const app = await hostApp(async app => {
+      // No wake-up hint: the store makes its subscriber on the first held poll.
+      await app.register(fastifyModelList, { redis, keyPrefix: 'faults-held-poll', prefix: '/api', storeTimeoutMs: holdTimeoutMs, ...hooks })
+    })
+    t.teardown(() => app.close())
+    const rt = 'rt-held-paused'
+    const { id } = (await app.inject(routes.create(rt))).json<{ id: string }>()
+    await admin.client('PAUSE', holdTimeoutMs * 2 + marginMs, 'ALL')
+    const held = { ...routes.get(rt, id), url: `${routes.get(rt, id).url}?wait_ms=30000` }
+    const res = await timed(t, 'held poll, paused before it subscribed', holdTimeoutMs, async () => await app.inject(held))
+    t.equal(res.statusCode, 503, 'the watch spent the bound: 503')
+    await until('the pause ends and the app recovers', async () => (await app.inject(routes.create(rt))).statusCode === 200, 10_000)
+    t.match((await app.inject({ ...held, url: held.url.replace('30000', '1') })).json(), { id, status: 'pending' }, 'held polls work again')
+  })
+
   t.test('worst bounds seen', async t => {
     t.comment([...worst].map(([fault, ms]) => `${fault}: ${ms} ms`).join('\n'))
     t.ok(worst.size > 0)

@@ -16,18 +16,20 @@ function isClientError (error: unknown): boolean {
 }
 
 /**
- * A store call bounded by storeTimeoutMs. A failure answers 503 with the
- * store's error as `cause`: the host's error handler sees it, and Fastify's
- * log line carries it (one line per failure; Redis messages stay in the log).
+ * A store call bounded by storeTimeoutMs (or `withinMs`: what a held poll has
+ * left of it). A failure answers 503 with the store's error as `cause`: the
+ * host's error handler sees it, and Fastify's log line carries it (one line
+ * per failure; Redis messages stay in the log).
  */
 export async function callStore<T> (
   options: ResolvedOptions,
   reply: FastifyReply,
   operation: string,
-  work: () => Promise<T>
+  work: () => Promise<T>,
+  withinMs = options.storeTimeoutMs
 ): Promise<T> {
   try {
-    return await bounded(operation, options.storeTimeoutMs, work)
+    return await bounded(operation, withinMs, work)
   } catch (error) {
     if (isClientError(error)) throw error
     throw unavailable(reply, new StoreUnavailableError({ cause: error }))

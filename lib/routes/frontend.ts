@@ -90,7 +90,8 @@ export async function getRoute (app: FastifyInstance, options: FrontendOptions):
     const waitMs = request.query.wait_ms ?? 0
     // No online check: a runtime that went offline still has answers to read.
     await findRuntime(options, request, reply, runtimeId, false)
-    const read = async (): Promise<ModelListRequest | null> => await callStore(options, reply, 'get', () => store.get(runtimeId, requestId))
+    const read = async (withinMs?: number): Promise<ModelListRequest | null> =>
+      await callStore(options, reply, 'get', () => store.get(runtimeId, requestId), withinMs)
     const found = waitMs > 0 && polls.supported
       ? await polls.hold(runtimeId, requestId, waitMs, read, request.log, options.capabilities.msUntilDeadline as (request: ModelListRequest) => number)
       : await read()

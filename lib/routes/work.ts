@@ -72,7 +72,8 @@ export async function workRoutes (app: FastifyInstance, options: FrontendOptions
     const waitMs = req.query.wait_ms ?? 0
     // No online check: a runtime that went offline still has answers to read.
     await findRuntime(options, req, reply, runtimeId, false)
-    const read = async (): Promise<Awaited<ReturnType<typeof kinds.get>>> => await callStore(options, reply, 'get', () => kinds.get(runtimeId, requestId))
+    const read = async (withinMs?: number): Promise<Awaited<ReturnType<typeof kinds.get>>> =>
+      await callStore(options, reply, 'get', () => kinds.get(runtimeId, requestId), withinMs)
     const found = waitMs > 0 && options.polls.supported
       ? await options.polls.hold(runtimeId, requestId, waitMs, read, req.log, polled => kinds.msUntilDeadline(polled))
       : await read()
