@@ -3,6 +3,7 @@
 // A simulated daemon. It sits behind a NAT, so the server never calls it: it
 // heartbeats, and a heartbeat may hand it a model list request to run.
 const { setTimeout: sleep } = require('node:timers/promises')
+const { reportModelList } = require('fastify-model-list/client')
 
 // What discovery finds on this machine (a real daemon asks its CLIs and APIs).
 const catalog = [
@@ -56,10 +57,6 @@ async function discoverModels () {
   return structuredClone(catalog)
 }
 
-// The report must not be lost to a blip (5xx, network), and a 4xx will not
-// get better by asking again.
-const retryDelaysMs = [500, 2000, 4000]
-
 // fetch's own message is "fetch failed"; the cause says what happened.
 const reason = error => error.cause?.message ?? error.message
 
@@ -100,32 +97,26 @@ function startDaemon ({ baseUrl, reportBaseUrl = baseUrl, runtimeId, token, inte
     await sendReport(requestId, report)
   }
 
+  // reportModelList (fastify-model-list/client) sends it again after 0.5 s,
+  // 2 s and 4 s on a 5xx or a network error, never on a 4xx. The fetch it is
+  // given logs each failed attempt, so the retries show.
+  const loggingFetch = async (url, init) => {
+    try {
+      const response = await fetch(url, init)
+      if (!response.ok) log(`report answered ${response.status}${response.status >= 500 ? ', retrying' : ''}`)
+      return response
+    } catch (error) {
+      if (!signal.aborted) log(`report failed (${reason(error)}), retrying`)
+      throw error
+    }
+  }
+
   async function sendReport (requestId, report) {
-    const url = `${reportBaseUrl}/api/daemon/runtimes/${runtimeId}/models/${requestId}/result`
-    for (let attempt = 0; ; attempt++) {
-      let problem
-      try {
-        const response = await fetch(url, {
-          method: 'POST',
-          headers: { ...headers, 'content-type': 'application/json' },
-          body: JSON.stringify(report),
-          signal
-        })
-        const answer = await readJson(response)
-        if (response.ok) return log(`reported ${report.status}${report.models ? ` (${report.models.length} models)` : ''}`)
-        problem = `${response.status} ${answer.message ?? ''}`.trim()
-        if (response.status < 500) return log(`report refused (${problem}), not retrying`)
-      } catch (error) {
-        if (signal.aborted) return
-        problem = reason(error)
-      }
-      if (attempt === retryDelaysMs.length) return log(`report gave up after ${attempt + 1} tries: ${problem}`)
-      log(`report failed (${problem}), retrying in ${retryDelaysMs[attempt]} ms`)
-      try {
-        await sleep(retryDelaysMs[attempt], undefined, { signal })
-      } catch {
-        return // stopped while waiting
-      }
+    try {
+      await reportModelList({ baseUrl: `${reportBaseUrl}/api`, runtimeId, requestId, report, headers, signal, fetch: loggingFetch })
+      log(`reported ${report.status}${report.models ? ` (${report.models.length} models)` : ''}`)
+    } catch (error) {
+      if (!signal.aborted) log(`report gave up: ${error.message}${error.code ? ` (${error.code})` : ''}`)
     }
   }
 

@@ -2,15 +2,13 @@
 
 // One command, no setup: a host on the memory store, a simulated daemon, and
 // this script playing the frontend that opens the model picker.
-const { setTimeout: sleep } = require('node:timers/promises')
+const { listModels } = require('fastify-model-list/client')
 const { buildHost, runtimes } = require('./host')
 const { startDaemon } = require('./daemon')
 
 const started = Date.now()
 const deadlineMs = 10_000
 const heartbeatMs = 1000
-const pollEveryMs = 150
-const terminal = new Set(['completed', 'failed', 'timeout'])
 const laptop = runtimes.find(runtime => runtime.id === 'rt-alice-laptop')
 const nas = runtimes.find(runtime => runtime.id === 'rt-alice-nas')
 
@@ -34,47 +32,42 @@ async function main () {
   })
   console.log(`host ${baseUrl} (memory store), daemon of ${laptop.id} heartbeating every ${heartbeatMs} ms\n`)
 
-  // The frontend's calls, as alice unless told otherwise.
-  async function api (method, path, user = 'alice') {
-    const response = await fetch(`${baseUrl}/api${path}`, { method, headers: { 'x-user': user } })
-    return { status: response.status, body: await response.json() }
+  // The frontend's side is fastify-model-list/client: listModels POSTs, then
+  // long-polls. Its fetch is wrapped here only to narrate each exchange.
+  const narrated = async (url, init = {}) => {
+    const method = init.method ?? 'GET'
+    const { pathname, searchParams } = new URL(url)
+    const wait = searchParams.get('wait_ms')
+    if (wait !== null) say('frontend', `GET  ${pathname.split('/').pop()} (held up to ${wait / 1000} s until it ends)`)
+    const response = await fetch(url, init)
+    const body = await response.clone().json()
+    const answer = response.ok ? body.status : `${response.status} ${body.code}`
+    say('frontend', method === 'POST' ? `POST ${pathname} -> ${answer} (request ${body.id})` : `GET  ${body.id ?? pathname} -> ${answer}`)
+    return response
   }
+  const asAlice = { 'x-user': 'alice' }
 
   try {
     const path = `/runtimes/${laptop.id}/models`
-    const created = await api('POST', path)
-    if (created.status !== 200) throw new Error(`POST answered ${created.status}: ${created.body.message}`)
-    let request = created.body
-    say('frontend', `POST /api${path} -> ${request.status} (request ${request.id})`)
-
-    while (!terminal.has(request.status)) {
-      if (Date.now() - started > deadlineMs) {
-        throw new Error(`not completed within ${deadlineMs / 1000} s: still ${request.status}`)
-      }
-      await sleep(pollEveryMs)
-      const polled = await api('GET', `${path}/${request.id}`)
-      if (polled.status !== 200) throw new Error(`poll answered ${polled.status}: ${polled.body.message}`)
-      if (polled.body.status !== request.status) say('frontend', `GET  ${request.id} -> ${polled.body.status}`)
-      request = polled.body
-    }
-    if (request.status !== 'completed') throw new Error(`request ended ${request.status}: ${request.error}`)
+    const first = await listModels({ baseUrl: `${baseUrl}/api`, runtimeId: laptop.id, headers: asAlice, fetch: narrated, timeoutMs: deadlineMs })
 
     console.log(`\nCatalog of ${laptop.id}:\n`)
-    printCatalog(request.models)
+    printCatalog(first.models)
 
     // The picker opened again: the catalog cache answers at once, no daemon round trip.
     const opened = Date.now()
-    const again = await api('POST', path)
-    const source = again.body.cached ? `from the cache (stored ${again.body.cached_at})` : 'not cached'
+    const again = await listModels({ baseUrl: `${baseUrl}/api`, runtimeId: laptop.id, headers: asAlice })
+    const source = again.cached ? `from the cache (stored ${again.cachedAt})` : 'not cached'
     console.log('')
-    say('frontend', `POST /api${path} -> ${again.body.status} ${source}, ${again.body.models?.length ?? 0} models in ${Date.now() - opened} ms`)
+    say('frontend', `POST /api${path} -> completed ${source}, ${again.models.length} models in ${Date.now() - opened} ms`)
 
-    // What a frontend must handle besides the happy path.
+    // What a frontend must handle besides the happy path: ModelListError
+    // carries the server's status and code.
     console.log('\nErrors:')
-    const foreign = await api('GET', `${path}/${request.id}`, 'bob')
-    console.log(`  bob polls alice's request   -> ${foreign.status} ${foreign.body.code}`)
-    const offline = await api('POST', `/runtimes/${nas.id}/models`)
-    console.log(`  alice asks her offline NAS  -> ${offline.status} ${offline.body.code}`)
+    const asBob = await listModels({ baseUrl: `${baseUrl}/api`, runtimeId: laptop.id, headers: { 'x-user': 'bob' } }).catch(error => error)
+    console.log(`  bob lists alice's laptop    -> ${asBob.statusCode} ${asBob.code}`)
+    const offline = await listModels({ baseUrl: `${baseUrl}/api`, runtimeId: nas.id, headers: asAlice }).catch(error => error)
+    console.log(`  alice asks her offline NAS  -> ${offline.statusCode} ${offline.code}`)
   } finally {
     await stopDaemon()
     await host.close()

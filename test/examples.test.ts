@@ -29,7 +29,7 @@ t.test('examples', async t => {
     const { code, stdout, stderr } = await runExample('demo.js')
     t.equal(code, 0, stderr)
     t.match(stdout, /POST \S+ -> pending/)
-    t.match(stdout, /GET .* -> running/)
+    t.match(stdout, /GET .* \(held up to [0-9.]+ s until it ends\)/, 'the client helper long-polls')
     t.match(stdout, /GET .* -> completed/)
     t.match(stdout, /POST \S+ -> completed from the cache \(stored [0-9T:.-]+Z\), 4 models/, 'the second picker open is answered from the cache')
     t.match(stdout, /claude-sonnet-4-5 +Claude Sonnet 4\.5 +anthropic +yes/, 'the table lists the default model')
