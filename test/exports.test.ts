@@ -78,3 +78,14 @@ t.test('fastify-model-list/testing: the work store contract, from require and im
   `], { cwd: root })
   t.equal(esm.stdout.trim(), 'function')
 })
+
+// Found by the pack test: the store's protected backend brought `import ... from
+// 'ioredis'` back into dist/stores/redis.d.ts, breaking memory-only TypeScript users.
+t.test('regression: no published declaration imports ioredis (memory-only users have none)', async t => {
+  const { readdirSync, readFileSync } = await import('node:fs')
+  const declarations = readdirSync(join(root, 'dist'), { recursive: true, encoding: 'utf8' })
+    .filter(file => file.endsWith('.d.ts') || file.endsWith('.d.mts'))
+  t.ok(declarations.length > 10, `${declarations.length} declaration files`)
+  const importing = declarations.filter(file => /from 'ioredis'|import\('ioredis'\)|require\('ioredis'\)/.test(readFileSync(join(root, 'dist', file), 'utf8')))
+  t.same(importing, [])
+})

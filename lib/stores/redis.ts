@@ -121,20 +121,22 @@ class RedisBackend implements WorkBackend {
   private closed = false
   unreadable: Unreadable = warnUnreadable
 
-  constructor (lifecycle: Lifecycle, redis: Redis | Cluster, keyPrefix: string, serverClock: boolean, catalogWindows: CatalogWindows | null) {
+  // Takes the structural RedisClient: this class shows in the published types
+  // (the store's protected backend), which must not import ioredis.
+  constructor (lifecycle: Lifecycle, redis: RedisClient, keyPrefix: string, serverClock: boolean, catalogWindows: CatalogWindows | null) {
     this.lifecycle = lifecycle
-    this.redis = redis
+    this.redis = redis as unknown as Redis | Cluster
     this.keyPrefix = keyPrefix
     this.now = serverClock ? () => '' : lifecycle.now
     this.catalogWindows = catalogWindows
     // Channels are not keys: the client's keyPrefix is not applied to them, so we do.
-    const channelPrefix = `${redis.options?.keyPrefix ?? ''}${keyPrefix}`
+    const channelPrefix = `${this.redis.options?.keyPrefix ?? ''}${keyPrefix}`
     const { settled, queued } = channels(channelPrefix)
     this.settledChannel = settled
     this.queuedChannel = queued
     const call = {} as Record<ScriptName, ScriptCall>
     for (const { operation, name, lua, numberOfKeys } of commands) {
-      call[operation] = define(redis, name, lua, Number.isInteger(numberOfKeys) ? numberOfKeys : 1)
+      call[operation] = define(this.redis, name, lua, Number.isInteger(numberOfKeys) ? numberOfKeys : 1)
     }
     this.call = call
     this.probes.set(1, call.probe)
@@ -285,7 +287,7 @@ export class RedisModelListStore extends WorkModelListStore {
     // ioredis-mock's server is this process, and its TIME's milliseconds are
     // noise: there, this process's clock is the server's.
     const serverClock = options.now === undefined && !/RedisMock/.test(redis.constructor.name)
-    super(new RedisBackend(new Lifecycle(options), redis as unknown as Redis | Cluster, keyPrefix, serverClock, resolveCatalogCache(options.catalogCache)))
+    super(new RedisBackend(new Lifecycle(options), redis, keyPrefix, serverClock, resolveCatalogCache(options.catalogCache)))
   }
 
   // Each unreadable record is removed by the script that meets it, so each is logged once.
