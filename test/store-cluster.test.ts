@@ -1,12 +1,14 @@
+import { randomUUID } from 'node:crypto'
 import t from 'tap'
 import type Redis from 'ioredis'
 import type { Cluster } from 'ioredis'
 import { RedisModelListStore } from '../lib/stores/redis'
+import { detectCapabilities, type StoreCapabilities } from '../lib/capabilities'
 import { redisBackend } from './helpers/backends'
 import { Clock } from './helpers/clock'
 import { needsCluster, startCluster } from './helpers/cluster'
 import { storeContract } from './helpers/contract'
-import { pickerContract } from './helpers/picker-contract'
+import { eventually, pickerContract, sameSlotRuntime } from './helpers/picker-contract'
 import { ready, uniquePrefix } from './helpers/redis'
 import { kindsSuite } from './helpers/kinds'
 import { countCommands } from './helpers/count-commands'
@@ -65,6 +67,33 @@ t.test('Redis Cluster (3 masters on 127.0.0.1:7001-7003)', async t => {
       await cluster.deleteKeys(`${workPrefix}:`)
       await cluster.deleteKeys(`${kindsPrefix}:`)
     }
+  })
+
+  t.test('hints flaky on a Cluster (onPendingWork heard [] for a queued runtime): the barrier hint comes from the same master, never ahead', async t => {
+    // The picker contract's barrier: a hint for a runtime of its own, sent after
+    // rt's, heard only once rt's was. A marker on another master can overtake it.
+    const client = connect()
+    const keyPrefix = uniquePrefix('cluster-hint-order')
+    const store = new RedisModelListStore({ redis: client, keyPrefix })
+    t.teardown(() => store.close())
+    const caps = detectCapabilities(store) as Required<StoreCapabilities>
+    const heard: string[] = []
+    caps.onPendingWork(id => heard.push(id))
+    await caps.listening()
+    let overtaken = 0
+    const rounds = 200
+    for (let i = 0; i < rounds; i++) {
+      const rt = `rt-${randomUUID()}`
+      const marker = sameSlotRuntime(rt)
+      if (i < 10) t.equal(await client.cluster('KEYSLOT', marker), await client.cluster('KEYSLOT', rt), 'the marker is in rt\'s slot')
+      heard.length = 0
+      await store.create(rt)
+      await store.create(marker)
+      await eventually('the marker', () => heard.includes(marker))
+      if (heard.indexOf(rt) === -1 || heard.indexOf(rt) > heard.indexOf(marker)) overtaken++
+    }
+    t.equal(overtaken, 0, `rt's hint heard before the marker in all ${rounds} rounds`)
+    await cluster.deleteKeys(`${keyPrefix}:`)
   })
 
   t.test('keys of 30 runtimes land on all three masters; each runtime keeps to one slot', async t => {

@@ -29,6 +29,27 @@ export async function eventually (what: string, check: () => boolean, ms = 5_000
   }
 }
 
+// Redis Cluster's hash slot of a key (CRC16/XMODEM of the key, mod 16384).
+function hashSlot (key: string): number {
+  let crc = 0
+  for (const byte of Buffer.from(key)) {
+    crc ^= byte << 8
+    for (let bit = 0; bit < 8; bit++) crc = (crc & 0x8000) !== 0 ? ((crc << 1) ^ 0x1021) & 0xffff : (crc << 1) & 0xffff
+  }
+  return crc % 16_384
+}
+
+/**
+ * A fresh runtime id in the hash slot of `runtimeId`, so its keys live on the
+ * same Cluster master. Classic pub/sub keeps order only per publishing node:
+ * a message published on another master may overtake one sent earlier.
+ */
+export function sameSlotRuntime (runtimeId: string): string {
+  const slot = hashSlot(runtimeId)
+  const base = `rt-marker-${randomUUID()}`
+  for (let i = 0; ; i++) if (hashSlot(`${base}-${i}`) === slot) return `${base}-${i}`
+}
+
 /** Resolves with the next value `listen` hears, or rejects after `ms` of wall clock (a bound, not a sleep). */
 export async function heard<T> (listen: (hear: (value: T) => void) => () => void, ms = 5_000): Promise<T> {
   return await new Promise<T>((resolve, reject) => {
@@ -257,9 +278,10 @@ export function pickerContract (t: Test, backend: Backend): void {
       const hints: string[] = []
       const stop = caps.onPendingWork(runtimeId => { if (runtimeId === rt) hints.push(runtimeId) })
       await listening(caps)
-      // A hint for a runtime of its own, sent after: once heard, every earlier one was too.
+      // A hint for a runtime of its own, sent after from the same node (its slot is
+      // rt's, hints flaky on a Cluster without it): once heard, every earlier one was too.
       const barrier = async (): Promise<void> => {
-        const marker = `rt-marker-${randomUUID()}`
+        const marker = sameSlotRuntime(rt)
         const marked = heard<string>(hear => caps.onPendingWork(id => { if (id === marker) hear(id) }))
         await store.create(marker)
         await marked
