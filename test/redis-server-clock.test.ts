@@ -3,6 +3,8 @@ import t, { type Test } from 'tap'
 import RedisMock from 'ioredis-mock'
 import type Redis from 'ioredis'
 import { RedisModelListStore } from '../lib/stores/redis'
+import { detectCapabilities, type StoreCapabilities } from '../lib/capabilities'
+import type { ModelListRequest } from '../lib/schemas'
 import { connect, deleteKeys, needsRedis, ready, uniquePrefix } from './helpers/redis'
 
 // "The Redis store given no `now` takes its time from the Redis server inside
@@ -85,6 +87,20 @@ for (const client of clients) {
       const reported = await ahead.complete(rt, created.id, { models: [], supported: true })
       t.equal(reported?.status, 'completed')
       t.ok(Date.parse(reported?.updated_at as string) >= claimedAt)
+    })
+
+    t.test('a held poll timed its deadline by the host clock while the store stamps by the server\'s', async t => {
+      const setHostClock = skewHostClock(t)
+      const store = replica()
+      const caps = detectCapabilities(store) as Required<StoreCapabilities>
+      const rt = 'rt-held-skew'
+      for (const minutes of [10, -10]) {
+        setHostClock(client.skew * minutes * 60_000)
+        const created = await store.create(rt, { coalesce: false })
+        const read = await store.get(rt, created.id) as ModelListRequest
+        const left = caps.msUntilDeadline(read)
+        t.ok(left > 29_000 && left <= 30_000, `host clock ${minutes} minutes off: ${left} ms left of the 30 s pending timeout, by the server`)
+      }
     })
 
     t.test('a deadline passed by the server\'s clock is passed for every replica', async t => {

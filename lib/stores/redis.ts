@@ -104,6 +104,20 @@ function read (rules: WorkRules, runtimeId: string, reply: Pairs, unreadable: Un
   return { fields, records }
 }
 
+/**
+ * The Redis server's clock as this process knows it: its own, set right by
+ * what the last read said the server's was (a held poll sleeps until a
+ * deadline the server stamped). Off by at most that read's latency.
+ */
+class ServerClock {
+  private offset = 0
+  readonly now = (): number => Date.now() + this.offset
+
+  heard (serverNow: string | undefined): void {
+    if (serverNow !== undefined) this.offset = Number(serverNow) - Date.now()
+  }
+}
+
 class RedisBackend implements WorkBackend {
   readonly lifecycle: Lifecycle
   readonly signals = new Signals()
@@ -113,6 +127,7 @@ class RedisBackend implements WorkBackend {
   private readonly keyPrefix: string
   /** The instant scripts take as now: '' has them read the Redis server's clock. */
   private readonly now: () => number | ''
+  private readonly serverClock: ServerClock | undefined
   private readonly catalogWindows: CatalogWindows | null
   private readonly settledChannel: string
   private readonly queuedChannel: string
@@ -123,11 +138,12 @@ class RedisBackend implements WorkBackend {
 
   // Takes the structural RedisClient: this class shows in the published types
   // (the store's protected backend), which must not import ioredis.
-  constructor (lifecycle: Lifecycle, redis: RedisClient, keyPrefix: string, serverClock: boolean, catalogWindows: CatalogWindows | null) {
+  constructor (lifecycle: Lifecycle, redis: RedisClient, keyPrefix: string, serverClock: ServerClock | undefined, catalogWindows: CatalogWindows | null) {
     this.lifecycle = lifecycle
     this.redis = redis as unknown as Redis | Cluster
     this.keyPrefix = keyPrefix
-    this.now = serverClock ? () => '' : lifecycle.now
+    this.serverClock = serverClock
+    this.now = serverClock !== undefined ? () => '' : lifecycle.now
     this.catalogWindows = catalogWindows
     // Channels are not keys: the client's keyPrefix is not applied to them, so we do.
     const channelPrefix = `${this.redis.options?.keyPrefix ?? ''}${keyPrefix}`
@@ -185,7 +201,9 @@ class RedisBackend implements WorkBackend {
 
   async get (rules: WorkRules, runtimeId: string, id: string): Promise<WorkRecord | null> {
     const reply = await this.call.get(this.keys(runtimeId, rules.kind).records + id, ...this.common(rules), id)
-    return this.read(rules, runtimeId, reply).records[0] ?? null
+    const { fields, records } = this.read(rules, runtimeId, reply)
+    this.serverClock?.heard(fields.get('now'))
+    return records[0] ?? null
   }
 
   async probe (runtimeId: string, kinds: readonly string[]): Promise<boolean[]> {
@@ -286,8 +304,10 @@ export class RedisModelListStore extends WorkModelListStore {
     // Given no clock, every time is the Redis server's: replicas agree on deadlines.
     // ioredis-mock's server is this process, and its TIME's milliseconds are
     // noise: there, this process's clock is the server's.
-    const serverClock = options.now === undefined && !/RedisMock/.test(redis.constructor.name)
-    super(new RedisBackend(new Lifecycle(options), redis, keyPrefix, serverClock, resolveCatalogCache(options.catalogCache)))
+    // This process then counts down to deadlines by the server's clock as it last read it.
+    const serverClock = options.now === undefined && !/RedisMock/.test(redis.constructor.name) ? new ServerClock() : undefined
+    const lifecycle = new Lifecycle(serverClock === undefined ? options : { ...options, now: serverClock.now })
+    super(new RedisBackend(lifecycle, redis, keyPrefix, serverClock, resolveCatalogCache(options.catalogCache)))
   }
 
   // Each unreadable record is removed by the script that meets it, so each is logged once.

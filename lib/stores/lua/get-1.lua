@@ -1,4 +1,5 @@
 -- KEYS[1] the record; ARGV[5] its id
 local record = load(KEYS[1])
 if not record then return missing() end
-return reply(ARGV[5], expire(KEYS[1], record))
+-- With the server's clock, that clock too: the host times held polls by it.
+return answer(append({ 'now', now }, ARGV[5], expire(KEYS[1], record)))
