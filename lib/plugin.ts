@@ -54,7 +54,7 @@ async function modelList (app: FastifyInstance, options: FastifyModelListOptions
 
   app.decorate('modelListStore', store)
   app.decorate('claimPendingModelList', makeClaimPendingModelList(store, capabilities, app.log, resolved.heartbeatProbeTimeoutMs, resolved.storeTimeoutMs, resolved.now))
-  app.decorate('claimPendingWork', makeClaimPendingWork(store, resolved.backend, resolved.kinds, app.log, resolved.heartbeatProbeTimeoutMs, resolved.storeTimeoutMs, resolved.now))
+  app.decorate('claimPendingWork', makeClaimPendingWork(store, resolved.backend, resolved.kinds, capabilities, app.log, resolved.heartbeatProbeTimeoutMs, resolved.storeTimeoutMs, resolved.now))
   app.decorate('daemonWorkStore', function daemonWorkStore<Kind extends DaemonWork> (kind: Kind): WorkKindStore<Kind> {
     const found = resolved.kinds.find(known => known.kind === kind)
     if (found === undefined) throw new InvalidOptionError(`daemonWorkStore: ${String((kind as DaemonWork | undefined)?.name)} is not a kind given to work`)

@@ -181,3 +181,79 @@ t.test('a kind\'s store: create, fail, a report without an error, and the deadli
   t.equal(await store.complete('rt', 'no-such-id', { ok: true }), null)
   t.equal((await app.inject({ method: 'POST', url: '/daemon/runtimes/rt/cli-update/no-such-id/result', payload: { status: 'failed' } })).statusCode, 404)
 })
+
+t.test('claimPendingWork: a claim that lands after its heartbeat gave up is handed back, every kind', async t => {
+  const lines: Array<{ level: number, msg: string, kind?: string, requestId?: string, handedBack?: boolean }> = []
+  const stream = { write: (line: string) => { lines.push(JSON.parse(line)) } }
+  const store = new MemoryModelListStore()
+  t.teardown(() => store.close())
+  const backend = store[kWorkBackend]() as WorkBackend
+  const batch = daemonWork({ name: 'batch', result, claimBatch: 5, coalesce: false })
+  const app = Fastify({ logger: { level: 'warn', stream } })
+  t.teardown(() => app.close())
+  await app.register(fastifyModelList, { ...hooks, store, work: [update, batch], storeTimeoutMs: 30 })
+  await app.ready()
+  const list = await store.create('rt')
+  const updating = await app.daemonWorkStore(update).create('rt', undefined)
+  const batched = [await app.daemonWorkStore(batch).create('rt', undefined), await app.daemonWorkStore(batch).create('rt', undefined)]
+
+  // Every claim lands only once released: after the heartbeat's bound.
+  let release = (): void => {}
+  const gate = new Promise<void>(resolve => { release = resolve })
+  const claim = backend.claim.bind(backend)
+  const landed: Array<Promise<unknown>> = []
+  backend.claim = async (rules, runtimeId, max) => {
+    const late = gate.then(async () => await claim(rules, runtimeId, max))
+    landed.push(late)
+    return await late
+  }
+  t.equal(await app.claimPendingWork('rt'), null, 'nothing answered: every claim ran past the bound')
+  release()
+  await Promise.all(landed)
+  await new Promise(resolve => setTimeout(resolve, 20))
+  backend.claim = claim
+  const handedBack = lines.filter(line => /handed back to the queue/.test(line.msg))
+  t.same(handedBack.map(line => line.requestId).sort(), [list.id, updating.id, ...batched.map(request => request.id)].sort(), 'each claimed request was handed back, and logged')
+  t.same(await app.claimPendingWork('rt'), {
+    pending_model_list: { id: list.id },
+    pending_cli_update: { id: updating.id },
+    pending_batch: batched.map(request => ({ id: request.id }))
+  }, 'the next heartbeat claims them all again, in their places')
+})
+
+t.test('claimPendingWork: a late claim that changed, failed or cannot be handed back', async t => {
+  const lines: Array<{ msg: string, handedBack?: boolean }> = []
+  const stream = { write: (line: string) => { lines.push(JSON.parse(line)) } }
+  let handBackFails = false
+  const custom = Object.assign(new MapWorkStore(), {
+    handBack: async () => { if (handBackFails) throw new Error('ECONNRESET'); return null }
+  })
+  const app = Fastify({ logger: { level: 'warn', stream } })
+  t.teardown(() => app.close())
+  await app.register(fastifyModelList, { ...hooks, store: custom, work: [update], storeTimeoutMs: 30 })
+  await app.ready()
+  const claim = custom.claim.bind(custom)
+  const late = async (outcome: 'lands' | 'fails'): Promise<void> => {
+    await app.daemonWorkStore(update).create(`rt-${outcome}-${String(handBackFails)}`, undefined)
+    let release = (): void => {}
+    const gate = new Promise<void>(resolve => { release = resolve })
+    let landed: Promise<unknown> = Promise.resolve()
+    custom.claim = async (...args) => {
+      landed = gate.then(async () => { if (outcome === 'fails') throw new Error('lost'); return await claim(...args) })
+      return await (landed as Promise<Awaited<ReturnType<typeof claim>>>)
+    }
+    t.equal(await app.claimPendingWork(`rt-${outcome}-${String(handBackFails)}`), null)
+    release()
+    await landed.catch(() => {})
+    await new Promise(resolve => setTimeout(resolve, 20))
+    custom.claim = claim
+  }
+  await late('lands')
+  t.match(lines.filter(line => /changed before it could be handed back/.test(line.msg)), [{ handedBack: false }], 'changed meanwhile: left as it is')
+  const before = lines.length
+  await late('fails')
+  t.notOk(lines.slice(before).some(line => /landed after/.test(line.msg)), 'a claim that failed after all hands nothing back')
+  handBackFails = true
+  await late('lands')
+  t.ok(lines.some(line => /handing back a late claim failed/.test(line.msg)), 'a hand-back that fails is logged')
+})

@@ -165,6 +165,27 @@ export function workStoreContract (t: ContractTest, target: WorkStoreTarget): vo
       await store.close()
     })
 
+    await t.test('handBack (optional): a claim goes back in its place while it is still that claim', async (t: ContractTest) => {
+      const { clock, store, rt } = await setup()
+      if (store.handBack === undefined) {
+        t.ok(true, 'this store does not hand back: such a claim ends as timeout')
+        return
+      }
+      const ids = [await queue(store, rt, { skill: 'a' }), await queue(store, rt, { skill: 'b' })]
+      clock.advance(1_000)
+      const claimed = await store.claim(rules, rt, 2)
+      clock.advance(1_000)
+      for (const record of [...claimed].reverse()) {
+        t.equal((await store.handBack(rules, rt, record.id, record.updatedAt))?.status, 'pending')
+      }
+      t.equal(await store.handBack(rules, rt, ids[0], claimed[0].updatedAt), null, 'no longer that claim: pending')
+      t.same((await store.claim(rules, rt, 2)).map(record => record.id), ids, 'claimed again, in their places')
+      await store.settle(rules, rt, ids[0], completed({}), 'keep')
+      t.equal(await store.handBack(rules, rt, ids[0], clock.t), null, 'reported: left as it is')
+      t.equal(await store.handBack(other, rt, ids[1], clock.t), null, 'another kind\'s request is not found')
+      await store.close()
+    })
+
     await t.test('settle applies to a live request only; a late report changes nothing', async (t: ContractTest) => {
       const { clock, store, rt } = await setup()
       const id = await queue(store, rt, { skill: 'a' })

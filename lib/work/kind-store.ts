@@ -89,9 +89,23 @@ export class WorkKindStore<Kind extends DaemonWork = DaemonWork> {
 
   /** Moves up to `claimBatch` of the runtime's oldest claimable requests to running: what the heartbeat hands the daemon. */
   async claim (runtimeId: string): Promise<Array<PendingWorkItem<Kind>>> {
+    return this.pending(await this.claimRecords(runtimeId))
+  }
+
+  /** The claim as stored records (the heartbeat keeps them to hand back a claim it gave up on). */
+  async claimRecords (runtimeId: string): Promise<WorkRecord[]> {
     checkId('runtimeId', runtimeId)
-    const claimed = await this.backend.claim(this.rules, runtimeId, this.kind.claimBatch)
+    return await this.backend.claim(this.rules, runtimeId, this.kind.claimBatch)
+  }
+
+  /** Claimed records as the heartbeat hands them to the daemon. */
+  pending (claimed: WorkRecord[]): Array<PendingWorkItem<Kind>> {
     return claimed.map(record => (record.params === undefined ? { id: record.id } : { id: record.id, params: parse(record.params) }) as PendingWorkItem<Kind>)
+  }
+
+  /** Makes a claim nobody heard about claimable again, while it is still that claim; true when it did. */
+  async handBack (runtimeId: string, claimed: WorkRecord): Promise<boolean> {
+    return await this.backend.handBack(this.rules, runtimeId, claimed.id, claimed.updatedAt) !== null
   }
 
   async complete (runtimeId: string, requestId: string, result: WorkResult<Kind>): Promise<WorkRequest<WorkParams<Kind>, WorkResult<Kind>> | null> {
