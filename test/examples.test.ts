@@ -1,32 +1,26 @@
 import { execFile } from 'node:child_process'
 import { join } from 'node:path'
-import type { FastifyInstance } from 'fastify'
 import t from 'tap'
+import { buildHost, findRuntime } from '../examples/host'
 import { needsRedis } from './helpers/redis'
 
 // The examples use the built package (dist/), as its users do: `npm test` builds first.
 const root = join(__dirname, '..')
 
-// The examples are plain JavaScript: typed here as far as this test uses them.
-interface Host {
-  buildHost: (options?: object) => FastifyInstance
-  runtimes: Array<{ id: string, token: string }>
-}
-const loadHost = (): Host => require('../examples/host.js')
-
-// An example in a child process, as a user runs it. Resolves whatever the exit
-// code, so a failing example shows its output.
+// An example in a child process, as a user runs it (`npm run demo` runs it
+// through tsx too). Resolves whatever the exit code, so a failing example
+// shows its output.
 function runExample (file: string): Promise<{ code: number | null, stdout: string, stderr: string }> {
   return new Promise(resolve => {
-    const child = execFile(process.execPath, [join('examples', file)], { cwd: root, timeout: 30_000 }, (_error, stdout, stderr) => {
+    const child = execFile(process.execPath, ['--import', 'tsx', join('examples', file)], { cwd: root, timeout: 30_000 }, (_error, stdout, stderr) => {
       resolve({ code: child.exitCode, stdout, stderr })
     })
   })
 }
 
 t.test('examples', async t => {
-  t.test('demo.js runs the whole lifecycle and prints the catalog', async t => {
-    const { code, stdout, stderr } = await runExample('demo.js')
+  t.test('demo.ts runs the whole lifecycle and prints the catalog', async t => {
+    const { code, stdout, stderr } = await runExample('demo.ts')
     t.equal(code, 0, stderr)
     t.match(stdout, /POST \S+ -> pending/)
     t.match(stdout, /GET .* \(held up to [0-9.]+ s until it ends\)/, 'the client helper long-polls')
@@ -36,17 +30,12 @@ t.test('examples', async t => {
     t.match(stdout, /404 FST_MODEL_LIST_RUNTIME_NOT_FOUND/)
   })
 
-  t.test('host.js: daemon and user auth', async t => {
-    const { buildHost, runtimes } = loadHost()
+  t.test('host.ts: daemon and user auth', async t => {
     const app = buildHost()
     t.teardown(() => app.close())
 
     const laptop = 'rt-alice-laptop'
-    const asDaemon = (id: string): { authorization: string } => {
-      const runtime = runtimes.find(runtime => runtime.id === id)
-      if (runtime === undefined) throw new Error(`no runtime ${id} in examples/host.js`)
-      return { authorization: `Bearer ${runtime.token}` }
-    }
+    const asDaemon = (id: string): { authorization: string } => ({ authorization: `Bearer ${findRuntime(id).token}` })
     const report = `/api/daemon/runtimes/${laptop}/models/00000000-0000-4000-8000-000000000000/result`
     const models = [{ id: 'gpt-5', label: 'GPT-5', provider: 'openai', default: true }]
 
@@ -116,8 +105,8 @@ t.test('examples', async t => {
     })
   })
 
-  t.test('replicas.js keeps one lifecycle across two replicas on one Redis', await needsRedis(), async t => {
-    const { code, stdout, stderr } = await runExample('replicas.js')
+  t.test('replicas.ts keeps one lifecycle across two replicas on one Redis', await needsRedis(), async t => {
+    const { code, stdout, stderr } = await runExample('replicas.ts')
     t.equal(code, 0, stderr)
     t.match(stdout, /coherent: A and B answer the same record \(completed/)
   })

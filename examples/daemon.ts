@@ -1,12 +1,10 @@
-'use strict'
-
 // A simulated daemon. It sits behind a NAT, so the server never calls it: it
 // heartbeats, and a heartbeat may hand it a model list request to run.
-const { setTimeout: sleep } = require('node:timers/promises')
-const { reportModelList } = require('fastify-model-list/client')
+import { setTimeout as sleep } from 'node:timers/promises'
+import { reportModelList, ModelListError, type ClientModelEntry, type ClientModelListReport } from 'fastify-model-list/client'
 
 // What discovery finds on this machine (a real daemon asks its CLIs and APIs).
-const catalog = [
+export const catalog: ClientModelEntry[] = [
   {
     id: 'claude-sonnet-4-5',
     label: 'Claude Sonnet 4.5',
@@ -52,25 +50,55 @@ const catalog = [
   { id: 'qwen3-coder-30b', label: 'Qwen3 Coder 30B', provider: 'ollama' }
 ]
 
-async function discoverModels () {
+async function discoverModels (): Promise<ClientModelEntry[]> {
   await sleep(700) // probing local tools takes a moment
   return structuredClone(catalog)
 }
 
+export interface DaemonOptions {
+  /** Where the host's heartbeat is (its origin). */
+  baseUrl: string
+  /** Where reports go; default `baseUrl` (replicas.ts sends them elsewhere). */
+  reportBaseUrl?: string
+  runtimeId: string
+  token: string
+  intervalMs?: number
+  log?: (message: string) => void
+  discover?: () => Promise<ClientModelEntry[]>
+}
+
+// The host's heartbeat answer, as far as the daemon reads it.
+interface HeartbeatAnswer {
+  message?: string
+  pending_model_list?: { id: string }
+}
+
+const messageOf = (error: unknown): string => error instanceof Error ? error.message : String(error)
+
 // fetch's own message is "fetch failed"; the cause says what happened.
-const reason = error => error.cause?.message ?? error.message
+const reason = (error: unknown): string =>
+  error instanceof Error && error.cause !== undefined ? messageOf(error.cause) : messageOf(error)
 
 // Read even when unused, so the connection goes back to the pool.
-const readJson = response => response.json().catch(() => ({}))
+const readJson = async (response: Response): Promise<HeartbeatAnswer> =>
+  await (response.json() as Promise<HeartbeatAnswer>).catch(() => ({}))
 
-function startDaemon ({ baseUrl, reportBaseUrl = baseUrl, runtimeId, token, intervalMs = 2000, log = () => {}, discover = discoverModels }) {
+export function startDaemon ({
+  baseUrl,
+  reportBaseUrl = baseUrl,
+  runtimeId,
+  token,
+  intervalMs = 2000,
+  log = () => {},
+  discover = discoverModels
+}: DaemonOptions): () => Promise<void> {
   const headers = { authorization: `Bearer ${token}` }
   const stopping = new AbortController()
   const { signal } = stopping
-  const working = new Set()
-  let timer
+  const working = new Set<Promise<void>>()
+  let timer: NodeJS.Timeout | undefined
 
-  async function heartbeat () {
+  async function heartbeat (): Promise<void> {
     try {
       const response = await fetch(`${baseUrl}/api/daemon/heartbeat`, { method: 'POST', headers, signal })
       const answer = await readJson(response)
@@ -86,13 +114,13 @@ function startDaemon ({ baseUrl, reportBaseUrl = baseUrl, runtimeId, token, inte
   }
 
   // Discovery runs beside the heartbeat loop, which keeps beating meanwhile.
-  async function listModels (requestId) {
+  async function listModels (requestId: string): Promise<void> {
     log(`claimed ${requestId}, discovering models`)
-    let report
+    let report: ClientModelListReport
     try {
       report = { status: 'completed', models: await discover() }
     } catch (error) {
-      report = { status: 'failed', error: `discovery failed: ${error.message}` }
+      report = { status: 'failed', error: `discovery failed: ${messageOf(error)}` }
     }
     await sendReport(requestId, report)
   }
@@ -100,7 +128,7 @@ function startDaemon ({ baseUrl, reportBaseUrl = baseUrl, runtimeId, token, inte
   // reportModelList (fastify-model-list/client) sends it again after 0.5 s,
   // 2 s and 4 s on a 5xx or a network error, never on a 4xx. The fetch it is
   // given logs each failed attempt, so the retries show.
-  const loggingFetch = async (url, init) => {
+  const loggingFetch: typeof fetch = async (url, init) => {
     try {
       const response = await fetch(url, init)
       if (!response.ok) log(`report answered ${response.status}${response.status >= 500 ? ', retrying' : ''}`)
@@ -111,17 +139,18 @@ function startDaemon ({ baseUrl, reportBaseUrl = baseUrl, runtimeId, token, inte
     }
   }
 
-  async function sendReport (requestId, report) {
+  async function sendReport (requestId: string, report: ClientModelListReport): Promise<void> {
     try {
       await reportModelList({ baseUrl: `${reportBaseUrl}/api`, runtimeId, requestId, report, headers, signal, fetch: loggingFetch })
-      log(`reported ${report.status}${report.models ? ` (${report.models.length} models)` : ''}`)
+      log(`reported ${report.status}${report.models !== undefined ? ` (${report.models.length} models)` : ''}`)
     } catch (error) {
-      if (!signal.aborted) log(`report gave up: ${error.message}${error.code ? ` (${error.code})` : ''}`)
+      const code = error instanceof ModelListError && error.code !== undefined ? ` (${error.code})` : ''
+      if (!signal.aborted) log(`report gave up: ${messageOf(error)}${code}`)
     }
   }
 
   // What stop() waits for. Nothing tracked rejects: failures are logged.
-  function track (promise) {
+  function track (promise: Promise<void>): void {
     working.add(promise)
     promise.finally(() => working.delete(promise))
   }
@@ -130,11 +159,9 @@ function startDaemon ({ baseUrl, reportBaseUrl = baseUrl, runtimeId, token, inte
 
   // Stops beating, abandons fetches and retries in flight, and resolves once
   // nothing of this daemon is left running.
-  return async function stop () {
+  return async function stop (): Promise<void> {
     stopping.abort()
     clearTimeout(timer)
     await Promise.allSettled([...working])
   }
 }
-
-module.exports = { startDaemon, catalog }
