@@ -44,6 +44,7 @@ async function main () {
   const noRedis = missingBinaries(['redis-server', 'redis-cli'])
   const results = { skippedRedis: noRedis ?? undefined }
   const timings = {}
+  const failed = []
   const sections = {
     heartbeat: () => noRedis ? heartbeat({ server: null, runId, rounds, roundSeconds }) : withRedis(server => heartbeat({ server, runId, rounds, roundSeconds })),
     storeOps: () => noRedis ? undefined : withRedis(server => storeOps({ server, runId })),
@@ -57,11 +58,16 @@ async function main () {
     if (only !== null && !only.has(name)) continue
     const t0 = Date.now()
     process.stdout.write(`${name} ... `)
-    results[name] = await run()
+    try {
+      results[name] = await run()
+    } catch (error) {
+      // One section failing loses its figures, not the others'.
+      failed.push({ section: name, error: error.stack ?? String(error) })
+    }
     timings[name] = (Date.now() - t0) / 1000
-    console.log(`${timings[name].toFixed(1)} s`)
+    console.log(`${timings[name].toFixed(1)} s${failed.at(-1)?.section === name ? ' FAILED' : ''}`)
   }
-  if (results.heartbeat && results.routes) results.capacity = capacity(results)
+  if (results.heartbeat?.replicaCpuUsecPerHeartbeat.redis !== undefined && results.routes) results.capacity = capacity(results)
   load.end = os.loadavg()
 
   const figures = rows(results)
@@ -71,6 +77,7 @@ async function main () {
   }
   const missed = figures.filter(f => f.met === false)
   console.log(`\n${figures.filter(f => f.met === true).length} targets met, ${missed.length} missed${missed.length ? ': ' + missed.map(f => f.name).join('; ') : ''}`)
+  for (const { section, error } of failed) console.log(`\n${section} FAILED:\n${error}`)
   console.log(`${((Date.now() - started) / 1000).toFixed(0)} s; load average ${load.start.map(v => v.toFixed(1)).join(' ')} at the start, ${load.end.map(v => v.toFixed(1)).join(' ')} at the end`)
 
   const file = join(__dirname, 'results.json')
@@ -80,10 +87,12 @@ async function main () {
     machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model, load },
     parameters: { rounds, roundSeconds, cycleRoundMs },
     seconds: timings,
+    failed,
     figures,
     results
   }, null, 2) + '\n')
   console.log(`written to ${file}`)
+  if (failed.length > 0) process.exitCode = 1
 }
 
 main().catch(error => {
