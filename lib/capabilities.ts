@@ -8,6 +8,7 @@ import type { ModelListStore } from './store'
 // A store without one still works: the plugin does without that feature.
 
 export const kHasPendingNow = Symbol.for('fastify-model-list.hasPendingNow')
+export const kMayHavePending = Symbol.for('fastify-model-list.mayHavePending')
 export const kOpen = Symbol.for('fastify-model-list.open')
 export const kWatchSettled = Symbol.for('fastify-model-list.watchSettled')
 export const kMsUntilDeadline = Symbol.for('fastify-model-list.msUntilDeadline')
@@ -35,6 +36,11 @@ export interface Opened {
 export interface StoreCapabilities {
   /** A synchronous hasPending: the heartbeat skips a timer and a promise. */
   hasPendingNow?: (runtimeId: string) => boolean
+  /**
+   * A probe cheaper than hasPending that may answer true when nothing is
+   * claimable (the claim then answers null), never false when something is.
+   */
+  mayHavePending?: (runtimeId: string) => Promise<boolean>
   /** create that says whether it queued anything, and may answer from the catalog cache. */
   open?: (runtimeId: string, options: OpenOptions) => Promise<Opened>
   /**
@@ -71,6 +77,7 @@ export function detectCapabilities (store: ModelListStore): StoreCapabilities {
   const held = watchSettled !== undefined && msUntilDeadline !== undefined
   return {
     hasPendingNow: method(store, kHasPendingNow),
+    mayHavePending: method(store, kMayHavePending),
     open: method(store, kOpen),
     // Holding a poll needs both: the wake-up and the deadline to stop at.
     watchSettled: held ? watchSettled : undefined,

@@ -17,13 +17,15 @@ export type ClaimPendingModelList = (runtimeId: string, request?: FastifyRequest
  */
 export function makeClaimPendingModelList (
   store: ModelListStore,
-  { hasPendingNow, handBack }: StoreCapabilities,
+  { hasPendingNow, mayHavePending, handBack }: StoreCapabilities,
   log: FastifyBaseLogger,
   probeTimeoutMs: number,
   storeTimeoutMs: number,
   now: () => number
 ): ClaimPendingModelList {
   const outage = new OutageLog('fastify-model-list: heartbeat claim failed', now)
+  // The cheapest probe the store has: a spurious true only costs the claim below.
+  const probe = mayHavePending ?? ((runtimeId: string) => store.hasPending(runtimeId))
 
   return async function claimPendingModelList (runtimeId, request) {
     const requestLog = request?.log ?? log
@@ -32,7 +34,7 @@ export function makeClaimPendingModelList (
     try {
       const pending = hasPendingNow !== undefined
         ? hasPendingNow(runtimeId)
-        : await bounded(operation, probeTimeoutMs, () => store.hasPending(runtimeId))
+        : await bounded(operation, probeTimeoutMs, () => probe(runtimeId))
       let claimed = null
       // A spurious "true" is harmless: popPending answers null when the queue emptied meanwhile.
       if (pending) {

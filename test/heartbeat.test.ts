@@ -293,6 +293,40 @@ t.test('on the Redis store (ioredis-mock): the same claim', async t => {
   t.equal(await host.app.claimPendingModelList('{rt-1}'), null, 'an invalid id answers null')
 })
 
+t.test('on the Redis store, a heartbeat with nothing to claim sends one ZCARD and runs no script (bench: the probe script cost Redis twice a GET)', async t => {
+  const client = new RedisMock({ port: 40_000 + (process.pid % 10_000) }) as unknown as Redis
+  t.teardown(() => client.disconnect())
+  const clock = new Clock()
+  const host = await buildHost({ redis: client, keyPrefix: 'hb-probe', now: clock.now })
+  t.teardown(() => host.app.close())
+  const store = host.app.modelListStore
+  const calls: string[] = []
+  const zcard = client.zcard.bind(client)
+  client.zcard = (async (key: string) => { calls.push('zcard'); return await zcard(key) }) as typeof client.zcard
+  const hasPending = store.hasPending.bind(store)
+  store.hasPending = async (runtimeId) => { calls.push('hasPending'); return await hasPending(runtimeId) }
+  const popPending = store.popPending.bind(store)
+  store.popPending = async (runtimeId) => { calls.push('popPending'); return await popPending(runtimeId) }
+  const claim = async (): Promise<unknown> => await host.app.claimPendingModelList('rt-1')
+
+  t.equal(await claim(), null)
+  t.strictSame(calls.splice(0), ['zcard'], 'nothing to claim: one ZCARD, no hasPending script, no claim')
+  const created = await store.create('rt-1')
+  t.strictSame(await claim(), { id: created.id })
+  t.strictSame(calls.splice(0), ['zcard', 'popPending'], 'something to claim: the probe, then the claim')
+
+  // Only an entry past its deadline left: the probe says maybe, the claim says no and takes it out.
+  await store.create('rt-1')
+  clock.advance(30_001)
+  t.equal(await claim(), null)
+  t.strictSame(calls.splice(0), ['zcard', 'popPending'], 'a spurious maybe costs one claim')
+  t.equal(await claim(), null)
+  t.strictSame(calls.splice(0), ['zcard'], 'and only once: the queue is empty')
+
+  t.equal(await host.app.claimPendingWork('rt-1'), null, 'claimPendingWork probes the same way')
+  t.strictSame(calls.splice(0), ['zcard'])
+})
+
 t.test("API.md's host heartbeat route, end to end", async t => {
   const clock = new Clock()
   const { getRuntime, authorizeDaemon } = hostHooks()

@@ -25,7 +25,7 @@ t.test('an ACL user limited to its prefix and denied MULTI/EXEC runs the whole f
 
   // Exactly the commands the README lists for such a user, and no more.
   await admin.call('ACL', 'SETUSER', username, 'reset', 'on', `>${password}`, `~${keyPrefix}*`, `&${keyPrefix}*`,
-    '+evalsha', '+eval', '+time', '+zcount', '+hmget', '+hset', '+pexpire', '+incr', '+zadd', '+zrem', '+zrangebyscore',
+    '+evalsha', '+eval', '+time', '+zcount', '+zcard', '+hmget', '+hset', '+pexpire', '+incr', '+zadd', '+zrem', '+zrangebyscore',
     '+zremrangebyscore', '+del', '+publish', '+subscribe', '+acl|whoami', '+info')
   user = new Redis({ host: '127.0.0.1', port: 6379, username, password })
   t.equal(await user.call('ACL', 'WHOAMI'), username, 'connected as the ACL user')

@@ -116,6 +116,10 @@ t.test('each store operation is one round trip, with no MULTI/EXEC', async t => 
   await measure('popPending', async () => { t.equal((await store.popPending(rt))?.id, first) })
   await measure('hasPending (empty queue)', async () => { t.equal(await store.hasPending(rt), false) })
   await measure('popPending (empty queue)', async () => { t.equal(await store.popPending(rt), null) })
+  // The heartbeat probes with mayHavePending: one plain command, no script.
+  const { mayHavePending } = detectCapabilities(store) as Required<StoreCapabilities>
+  await measure('heartbeat probe (empty queue)', async () => { t.equal(await mayHavePending(rt), false) })
+  t.match(counts[counts.length - 1], { commands: /^zcard$/i, inScripts: 0 }, 'the heartbeat probe is a plain ZCARD, and runs no script')
   await measure('create coalesce (nothing to join)', async () => {
     second = (await store.create(rt, { coalesce: true })).id
     t.not(second, first)

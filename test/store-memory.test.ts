@@ -11,6 +11,7 @@ interface Internals {
   backend: {
     records: Map<string, unknown>
     queues: Map<string, { size: number }>
+    sweepingOn?: NodeJS.Immediate
   }
 }
 
@@ -189,6 +190,23 @@ t.test('regression: 50,000 timed-out requests made the next probe and an unrelat
   t.equal(records.size, 1, 'the timer sweep goes on, turn by turn, until nothing is due')
   t.ok(turns >= 48, `over ${turns} turns of the event loop`)
   t.equal(internals(store).queues.size, 1, 'only the unrelated runtime keeps a queue')
+})
+
+t.test('regression: an idle server forgot two slices of records per sweep interval, not all that were due', async t => {
+  mock.timers.enable({ apis: ['setInterval'] })
+  t.teardown(() => mock.timers.reset())
+  const clock = new Clock()
+  const store = new MemoryModelListStore({ now: clock.now })
+  t.teardown(() => store.close())
+  for (let i = 0; i < 3_500; i++) await store.create(`rt-${i % 7}`)
+  clock.advance(120_000)
+  mock.timers.tick(10_000)
+  // Node runs an unref'd immediate only while a ref'd one is queued: on an idle
+  // server (nothing but timers and sockets) the sweep stopped after two slices.
+  // The next slice must keep the event loop turning until nothing is due.
+  t.equal(internals(store).sweepingOn?.hasRef(), true, 'the next slice is queued, and ref\'d')
+  while (internals(store).sweepingOn !== undefined) await new Promise(resolve => setImmediate(resolve))
+  t.equal(internals(store).records.size, 0, 'and the sweep goes on until everything due is forgotten')
 })
 
 t.test('a sweep under way stops when the store closes, and an interval that fires meanwhile does not start a second one', async t => {

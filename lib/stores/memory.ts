@@ -285,7 +285,10 @@ class MemoryBackend implements WorkBackend {
     // The interval may fire while a sweep goes on: one sweep at a time.
     clearImmediate(this.sweepingOn)
     this.sweepingOn = undefined
-    if (this.sweep(this.lifecycle.now())) this.sweepingOn = setImmediate(() => this.sweepAll()).unref()
+    // Not unref'd: Node runs an unref'd immediate only while a ref'd one is
+    // queued, so an idle server's sweep stopped after its first slices. The
+    // chain ends when nothing is due, and close() clears it.
+    if (this.sweep(this.lifecycle.now())) this.sweepingOn = setImmediate(() => this.sweepAll())
   }
 }
 

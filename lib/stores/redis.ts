@@ -8,9 +8,9 @@ import type { FastifyBaseLogger } from 'fastify'
 import { WorkModelListStore, type OpenedWork, type OpenRequest, type WorkBackend, type WorkRules } from '../store'
 import { resolveCatalogCache, type CatalogAction, type CatalogCacheOptions, type CatalogWindows } from '../catalog'
 import { Signals } from '../signals'
-import { kUseLog, kWorkBackend } from '../capabilities'
+import { kMayHavePending, kUseLog, kWorkBackend } from '../capabilities'
 import { InvalidOptionError } from '../errors'
-import { newId } from '../ids'
+import { checkId, newId } from '../ids'
 import type { RedisClient } from './redis-client'
 
 export interface RedisModelListStoreOptions extends LifecycleOptions {
@@ -212,6 +212,16 @@ class RedisBackend implements WorkBackend {
     return counts.map(count => count > 0)
   }
 
+  // The heartbeat's probe. For one kind (the model list alone) one plain
+  // command, no script, no clock: claims and reports take their entries out of
+  // the queue and only entries past their deadline linger there (until a script
+  // meets them), so a count may be a spurious "maybe", never a wrong "no".
+  // Several kinds in one round trip need the script.
+  async mayHavePending (runtimeId: string, kinds: readonly string[]): Promise<boolean[]> {
+    if (kinds.length !== 1) return await this.probe(runtimeId, kinds)
+    return [await this.redis.zcard(this.keys(runtimeId, kinds[0]).queue) > 0]
+  }
+
   async claim (rules: WorkRules, runtimeId: string, max: number): Promise<WorkRecord[]> {
     const keys = this.keys(runtimeId, rules.kind)
     const reply = await this.call.claim(keys.queue, keys.running, keys.records, ...this.common(rules), rules.runningTimeoutMs, max)
@@ -308,6 +318,14 @@ export class RedisModelListStore extends WorkModelListStore {
     const serverClock = options.now === undefined && !/RedisMock/.test(redis.constructor.name) ? new ServerClock() : undefined
     const lifecycle = new Lifecycle(serverClock === undefined ? options : { ...options, now: serverClock.now })
     super(new RedisBackend(lifecycle, redis, keyPrefix, serverClock, resolveCatalogCache(options.catalogCache)))
+  }
+
+  // Most heartbeats end here: ZCARD instead of hasPending's script (the server's
+  // clock and the lifecycle chunk made a heartbeat cost Redis twice a GET).
+  async [kMayHavePending] (runtimeId: string): Promise<boolean> {
+    checkId('runtimeId', runtimeId)
+    const [maybe] = await this.backend.mayHavePending(runtimeId, [this.rules.kind])
+    return maybe
   }
 
   // Each unreadable record is removed by the script that meets it, so each is logged once.

@@ -70,10 +70,13 @@ export function makeClaimPendingWork (
   // The memory store answers at once: no timer, no promise.
   const atOnce = backend as { probeNow?: (runtimeId: string, kinds: readonly string[]) => boolean[] } | undefined
   const probeNow = typeof atOnce?.probeNow === 'function' ? (runtimeId: string, kinds: readonly string[]) => (atOnce.probeNow as NonNullable<typeof atOnce.probeNow>)(runtimeId, kinds) : undefined
+  // The Redis store has a cheaper probe for the heartbeat, which may say "maybe".
+  const maybe = backend as { mayHavePending?: Probe } | undefined
+  const mayHavePending = typeof maybe?.mayHavePending === 'function' ? maybe.mayHavePending.bind(backend) : undefined
   // A ModelListStore object serves the model list alone: its own probe.
-  const probe: Probe = backend !== undefined
+  const probe: Probe = mayHavePending ?? (backend !== undefined
     ? async (runtimeId, kinds) => await backend.probe(runtimeId, kinds)
-    : async runtimeId => [await store.hasPending(runtimeId)]
+    : async runtimeId => [await store.hasPending(runtimeId)])
 
   async function claimPendingWork (runtimeId: string, request?: FastifyRequest): Promise<Record<string, unknown> | null> {
     const logger = request?.log ?? log
