@@ -6,17 +6,16 @@ import { workStoreContract } from '../lib/testing/index'
 import fastifyModelList from '../lib/index'
 import type { WorkStore } from '../lib/store'
 import { hooks } from './helpers/apps'
+import { MapWorkStore } from '../examples/custom-work-store'
+import { work } from '../examples/work-host'
 
 // The other-kinds examples: the four-kind host and its daemon as a user runs
 // them, and the small custom work store through the exported contract suite.
 const root = join(__dirname, '..')
 
-interface MapWorkStoreClass { new (options?: { now?: () => number }): WorkStore }
-const { MapWorkStore } = require('../examples/custom-work-store.js') as { MapWorkStore: MapWorkStoreClass }
-
-t.test('work-daemon.js: four kinds, one heartbeat, every result read back', async t => {
+t.test('work-daemon.ts: four kinds, one heartbeat, every result read back', async t => {
   const { code, stdout, stderr } = await new Promise<{ code: number | null, stdout: string, stderr: string }>(resolve => {
-    const child = execFile(process.execPath, [join('examples', 'work-daemon.js')], { cwd: root, timeout: 30_000 }, (_error, stdout, stderr) => {
+    const child = execFile(process.execPath, ['--import', 'tsx', join('examples', 'work-daemon.ts')], { cwd: root, timeout: 30_000 }, (_error, stdout, stderr) => {
       resolve({ code: child.exitCode, stdout, stderr })
     })
   })
@@ -29,10 +28,9 @@ t.test('work-daemon.js: four kinds, one heartbeat, every result read back', asyn
 })
 
 // The exported suite, as a store author runs it.
-workStoreContract(t, { name: 'examples/custom-work-store.js', make: now => new MapWorkStore({ now }) })
+workStoreContract(t, { name: 'examples/custom-work-store.ts', make: (now): WorkStore => new MapWorkStore({ now }) })
 
 t.test('the custom work store serves every kind through the plugin', async t => {
-  const { work } = require('../examples/work-host.js')
   const app = Fastify()
   await app.register(fastifyModelList, { ...hooks, store: new MapWorkStore(), work })
   await app.ready()

@@ -9,8 +9,7 @@ import type { WorkBackend } from '../lib/store'
 import { hooks } from './helpers/apps'
 import { Clock } from './helpers/clock'
 
-interface MapWorkStoreClass { new (options?: { now?: () => number }): WorkStore }
-const { MapWorkStore } = require('../examples/custom-work-store.js') as { MapWorkStore: MapWorkStoreClass }
+import { MapWorkStore } from '../examples/custom-work-store'
 
 const result = Type.Object({ ok: Type.Boolean() })
 const update = daemonWork({ name: 'cli_update', result, exclusive: true })

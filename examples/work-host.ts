@@ -1,22 +1,20 @@
-'use strict'
-
 // A host handing its daemons four kinds of work, as the Go original does: the
 // model list (built in) and three declared here. Each declaration is all a kind
 // costs: its routes, validation, storage and heartbeat answer come from it.
-const Fastify = require('fastify')
-const { Type } = require('@sinclair/typebox')
-const { fastifyModelList, daemonWork } = require('fastify-model-list')
+import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify'
+import { Type } from '@sinclair/typebox'
+import { fastifyModelList, daemonWork, type FastifyModelListOptions } from 'fastify-model-list'
 
 const Text = Type.String({ maxLength: 256 })
 
 // The daemon lists the skills installed on its machine.
-const localSkills = daemonWork({
+export const localSkills = daemonWork({
   name: 'local_skills',
   result: Type.Object({ skills: Type.Array(Type.Object({ name: Text, description: Type.Optional(Type.String({ maxLength: 1024 })) }), { maxItems: 1000 }) })
 })
 
 // Imports a skill: params travel to the daemon; up to 10 per heartbeat; 3 minutes to be claimed.
-const skillImport = daemonWork({
+export const skillImport = daemonWork({
   name: 'skill_import',
   path: 'skill-imports',
   params: Type.Object({ source: Type.String({ maxLength: 2048 }) }),
@@ -27,7 +25,7 @@ const skillImport = daemonWork({
 })
 
 // Updates the daemon's CLI: one at a time per runtime (a second POST answers 409).
-const cliUpdate = daemonWork({
+export const cliUpdate = daemonWork({
   name: 'cli_update',
   params: Type.Object({ version: Type.Optional(Type.String({ maxLength: 64 })) }),
   result: Type.Object({ from: Text, to: Text }),
@@ -36,21 +34,33 @@ const cliUpdate = daemonWork({
   runningTimeoutMs: 150_000
 })
 
-const work = [localSkills, skillImport, cliUpdate]
+export const work = [localSkills, skillImport, cliUpdate] as const
+
+export interface WorkRuntime {
+  id: string
+  owner: string
+  online: boolean
+  token: string
+}
 
 // Demo data: a real host keeps runtimes and (hashed) daemon tokens in its database.
-const runtimes = [{ id: 'rt-laptop', owner: 'alice', online: true, token: 'dmn_laptop_7e21' }]
+export const runtimes: readonly WorkRuntime[] = [{ id: 'rt-laptop', owner: 'alice', online: true, token: 'dmn_laptop_7e21' }]
 
-function httpError (statusCode, message) {
+export type WorkHostOptions = Omit<FastifyModelListOptions, 'getRuntime' | 'authorizeDaemon' | 'prefix' | 'work'> & {
+  logger?: boolean
+}
+
+function httpError (statusCode: number, message: string): Error & { statusCode: number } {
   return Object.assign(new Error(message), { statusCode })
 }
 
-function buildWorkHost (options = {}) {
+export function buildWorkHost (options: WorkHostOptions = {}): FastifyInstance {
   const { logger = false, ...pluginOptions } = options
   const byId = new Map(runtimes.map(runtime => [runtime.id, runtime]))
   const byToken = new Map(runtimes.map(runtime => [runtime.token, runtime]))
-  const daemonRuntime = request => {
-    const runtime = byToken.get(/^Bearer (\S+)$/.exec(request.headers.authorization ?? '')?.[1])
+  const daemonRuntime = (request: FastifyRequest): WorkRuntime => {
+    const token = /^Bearer (\S+)$/.exec(request.headers.authorization ?? '')?.[1]
+    const runtime = token === undefined ? undefined : byToken.get(token)
     if (runtime === undefined) throw httpError(401, 'daemon bearer token required')
     return runtime
   }
@@ -70,10 +80,8 @@ function buildWorkHost (options = {}) {
   // One heartbeat claims every kind, with one store round trip when there is nothing to do.
   app.post('/api/daemon/heartbeat', async request => {
     const runtime = daemonRuntime(request)
-    const pending = await app.claimPendingWork(runtime.id, request)
+    const pending = await app.claimPendingWork<typeof work>(runtime.id, request)
     return { status: 'ok', ...pending }
   })
   return app
 }
-
-module.exports = { buildWorkHost, work, localSkills, skillImport, cliUpdate, runtimes }

@@ -1,28 +1,30 @@
-'use strict'
-
 // A custom work store, as small as one can be: every kind of work, in one
 // process's Maps. It keeps records and queues; the rules each call brings
 // (`rules.open`, `expire`, `claim`, `settle`: lib/lifecycle.ts) decide every
 // transition, so the store has no timeouts or wire shapes of its own.
-// It passes the exported contract suite (test/examples.test.ts runs it):
-//   const { workStoreContract } = require('fastify-model-list/testing')
+// It passes the exported contract suite (test/examples-work.test.ts runs it):
+//   import { workStoreContract } from 'fastify-model-list/testing'
 //   workStoreContract(t, { name: 'mine', make: now => new MapWorkStore({ now }) })
-const { randomUUID } = require('node:crypto')
+import { randomUUID } from 'node:crypto'
+import type { OpenRequest, OpenedWork, Outcome, WorkRecord, WorkRules, WorkStore } from 'fastify-model-list'
 
-class MapWorkStore {
-  constructor ({ now = Date.now } = {}) {
+export class MapWorkStore implements WorkStore {
+  private readonly now: () => number
+  private readonly records = new Map<string, WorkRecord>() // id -> record
+  private readonly queues = new Map<string, string[]>() // '<runtimeId> <kind>' -> ids, oldest first
+
+  constructor ({ now = Date.now }: { now?: () => number } = {}) {
     this.now = now
-    this.records = new Map() // id -> record
-    this.queues = new Map() // '<runtimeId> <kind>' -> ids, oldest first
   }
 
-  queue (runtimeId, kind) {
+  private queue (runtimeId: string, kind: string): string[] {
     const key = `${runtimeId} ${kind}`
-    if (!this.queues.has(key)) this.queues.set(key, [])
-    return this.queues.get(key)
+    let queue = this.queues.get(key)
+    if (queue === undefined) this.queues.set(key, queue = [])
+    return queue
   }
 
-  read (rules, runtimeId, id, now) {
+  private read (rules: WorkRules, runtimeId: string, id: string, now: number): WorkRecord | undefined {
     const record = this.records.get(id)
     if (record === undefined || record.runtimeId !== runtimeId || record.kind !== rules.kind) return undefined
     rules.expire(record, now)
@@ -30,18 +32,21 @@ class MapWorkStore {
   }
 
   // The claimable ones, oldest first (a queue entry is dropped once it is no longer pending).
-  claimable (rules, runtimeId, now) {
+  private claimable (rules: WorkRules, runtimeId: string, now: number): WorkRecord[] {
     const queue = this.queue(runtimeId, rules.kind)
-    const pending = queue.filter(id => this.read(rules, runtimeId, id, now)?.status === 'pending')
-    queue.splice(0, queue.length, ...pending)
-    return pending.map(id => this.records.get(id))
+    const pending = queue.flatMap(id => {
+      const record = this.read(rules, runtimeId, id, now)
+      return record?.status === 'pending' ? [record] : []
+    })
+    queue.splice(0, queue.length, ...pending.map(record => record.id))
+    return pending
   }
 
-  async open (rules, runtimeId, { params, coalesce, exclusive }) {
+  async open (rules: WorkRules, runtimeId: string, { params, coalesce, exclusive }: OpenRequest): Promise<OpenedWork> {
     const now = this.now()
     const claimable = this.claimable(rules, runtimeId, now)
     if (exclusive) {
-      const busy = claimable[0] ?? [...this.records.values()].find(record => record.kind === rules.kind && record.runtimeId === runtimeId && this.read(rules, runtimeId, record.id, now).status === 'running')
+      const busy = claimable[0] ?? [...this.records.values()].find(record => record.kind === rules.kind && record.runtimeId === runtimeId && this.read(rules, runtimeId, record.id, now)?.status === 'running')
       if (busy !== undefined) return { busy: busy.id }
     }
     const joined = coalesce ? claimable.find(record => record.params === params) : undefined
@@ -52,21 +57,21 @@ class MapWorkStore {
     return { record: { ...record }, queued: true }
   }
 
-  async get (rules, runtimeId, id) {
+  async get (rules: WorkRules, runtimeId: string, id: string): Promise<WorkRecord | null> {
     const record = this.read(rules, runtimeId, id, this.now())
     return record === undefined ? null : { ...record }
   }
 
   // Read-only: a pending record still before its deadline is claimable.
-  async probe (runtimeId, kinds) {
+  async probe (runtimeId: string, kinds: readonly string[]): Promise<boolean[]> {
     const now = this.now()
     return kinds.map(kind => this.queue(runtimeId, kind).some(id => {
       const record = this.records.get(id)
-      return record.status === 'pending' && now <= record.deadline
+      return record?.status === 'pending' && now <= record.deadline
     }))
   }
 
-  async claim (rules, runtimeId, max) {
+  async claim (rules: WorkRules, runtimeId: string, max: number): Promise<WorkRecord[]> {
     const now = this.now()
     const claimed = this.claimable(rules, runtimeId, now).slice(0, max)
     const queue = this.queue(runtimeId, rules.kind)
@@ -75,7 +80,7 @@ class MapWorkStore {
     return claimed.map(record => ({ ...record }))
   }
 
-  async settle (rules, runtimeId, id, outcome) {
+  async settle (rules: WorkRules, runtimeId: string, id: string, outcome: Outcome): Promise<WorkRecord | null> {
     const now = this.now()
     const record = this.read(rules, runtimeId, id, now)
     if (record === undefined) return null
@@ -83,7 +88,5 @@ class MapWorkStore {
     return { ...record }
   }
 
-  async close () {}
+  async close (): Promise<void> {}
 }
-
-module.exports = { MapWorkStore }
