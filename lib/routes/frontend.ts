@@ -1,8 +1,8 @@
-import type { FastifyInstance, FastifyRequest } from 'fastify'
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type { Static } from '@sinclair/typebox'
 import { CreateBody, ModelListRequest, PollQuery, RequestParams, RuntimeParams } from '../schemas'
 import { RequestNotFoundError } from '../errors'
-import { modelListKind } from '../lifecycle'
+import { modelListKind, type WorkStatus } from '../lifecycle'
 import type { ResolvedOptions } from '../options'
 import type { Opened, OpenOptions } from '../capabilities'
 import type { HeldPolls } from '../held-polls'
@@ -73,7 +73,7 @@ export async function createRoute (app: FastifyInstance, options: FrontendOption
 }
 
 export async function getRoute (app: FastifyInstance, options: FrontendOptions): Promise<void> {
-  const { store, polls } = options
+  const { store } = options
   app.get<{ Params: Static<typeof RequestParams>, Querystring: Static<typeof PollQuery> }>('/runtimes/:runtimeId/models/:requestId', {
     schema: {
       ...documented({
@@ -85,17 +85,33 @@ export async function getRoute (app: FastifyInstance, options: FrontendOptions):
       querystring: PollQuery,
       response: { 200: ModelListRequest, 400: errorAnswers[400], 404: errorAnswers[404], 503: errorAnswers[503] }
     }
-  }, async (request, reply) => {
-    const { runtimeId, requestId } = request.params
-    const waitMs = request.query.wait_ms ?? 0
-    // No online check: a runtime that went offline still has answers to read.
-    await findRuntime(options, request, reply, runtimeId, false)
-    const read = async (withinMs?: number): Promise<ModelListRequest | null> =>
-      await callStore(options, reply, 'get', () => store.get(runtimeId, requestId), withinMs)
-    const found = waitMs > 0 && polls.supported
-      ? await polls.hold(runtimeId, requestId, waitMs, read, request.log, options.capabilities.msUntilDeadline as (request: ModelListRequest) => number)
-      : await read()
-    if (found === null) throw new RequestNotFoundError()
-    return found
-  })
+  }, async (request, reply) => await answerPoll(options, request, reply, store.get.bind(store),
+    options.capabilities.msUntilDeadline as (request: ModelListRequest) => number))
+}
+
+type PollRequest = FastifyRequest<{ Params: Static<typeof RequestParams>, Querystring: Static<typeof PollQuery> }>
+
+/**
+ * Every kind's GET: the host's lookup, then one read, or a held one while
+ * `wait_ms` asks and the store can wake it; a poll's store calls share one
+ * storeTimeoutMs.
+ */
+export async function answerPoll<Request extends { status: WorkStatus }> (
+  options: FrontendOptions,
+  request: PollRequest,
+  reply: FastifyReply,
+  get: (runtimeId: string, requestId: string) => Promise<Request | null>,
+  msUntilDeadline: (found: Request) => number
+): Promise<Request> {
+  const { runtimeId, requestId } = request.params
+  const waitMs = request.query.wait_ms ?? 0
+  // No online check: a runtime that went offline still has answers to read.
+  await findRuntime(options, request, reply, runtimeId, false)
+  const read = async (withinMs?: number): Promise<Request | null> =>
+    await callStore(options, reply, 'get', () => get(runtimeId, requestId), withinMs)
+  const found = waitMs > 0 && options.polls.supported
+    ? await options.polls.hold(runtimeId, requestId, waitMs, read, request.log, msUntilDeadline)
+    : await read()
+  if (found === null) throw new RequestNotFoundError()
+  return found
 }

@@ -5,7 +5,7 @@ import { RequestNotFoundError } from '../errors'
 import type { WorkKindStore } from '../work/kind-store'
 import { WorkRequest } from '../work/request'
 import type { FrontendOptions } from './frontend'
-import { emptyJsonIsNone, restoreContentType } from './frontend'
+import { answerPoll, emptyJsonIsNone, restoreContentType } from './frontend'
 import { callStore, findRuntime } from './call-store'
 import { refuseEarly, truncate, unexplainedFailure } from './daemon'
 import { documented, errorAnswers } from './openapi'
@@ -67,19 +67,7 @@ export async function workRoutes (app: FastifyInstance, options: FrontendOptions
       querystring: PollQuery,
       response: { 200: request, 400: errorAnswers[400], 404: errorAnswers[404], 503: errorAnswers[503] }
     }
-  }, async (req, reply) => {
-    const { runtimeId, requestId } = req.params
-    const waitMs = req.query.wait_ms ?? 0
-    // No online check: a runtime that went offline still has answers to read.
-    await findRuntime(options, req, reply, runtimeId, false)
-    const read = async (withinMs?: number): Promise<Awaited<ReturnType<typeof kinds.get>>> =>
-      await callStore(options, reply, 'get', () => kinds.get(runtimeId, requestId), withinMs)
-    const found = waitMs > 0 && options.polls.supported
-      ? await options.polls.hold(runtimeId, requestId, waitMs, read, req.log, polled => kinds.msUntilDeadline(polled))
-      : await read()
-    if (found === null) throw new RequestNotFoundError()
-    return found
-  })
+  }, async (req, reply) => await answerPoll(options, req, reply, kinds.get.bind(kinds), polled => kinds.msUntilDeadline(polled)))
 
   app.post<{ Params: Static<typeof RequestParams>, Body: Report }>(`/daemon${base}/:requestId/result`, {
     bodyLimit: limits.reportBytes,
