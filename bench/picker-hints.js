@@ -6,29 +6,14 @@
 //   - daemon discoveries for 50 simultaneous opens of one runtime, cold and
 //     with a stale catalog (POSTs split over both replicas).
 const { randomUUID } = require('node:crypto')
-const Fastify = require('fastify')
-const { fastifyModelList } = require('..')
 const { startRedis } = require('./lib/redis-servers')
 const { percentile } = require('./lib/stats')
 const { catalog } = require('./lib/catalog')
+const { makeReplica } = require('./lib/picker-sim')
 
 const hintSamples = Number(process.env.SAMPLES ?? 300)
 const crowd = 50
 const revalidateAfterMs = 60_000
-
-async function replica (name, redis, keyPrefix, clock, onHint) {
-  const app = Fastify()
-  await app.register(fastifyModelList, {
-    redis,
-    keyPrefix,
-    now: clock.now,
-    getRuntime: async () => ({ online: true }),
-    authorizeDaemon: async () => true,
-    notifyPendingWork: runtimeId => onHint(name, runtimeId)
-  })
-  await app.ready()
-  return app
-}
 
 const post = async (app, runtimeId) => (await app.inject({ method: 'POST', url: `/runtimes/${runtimeId}/models` })).json()
 
@@ -54,8 +39,9 @@ async function main () {
     if (name === 'B') waiting.get(runtimeId)?.(performance.now())
   }
   const keyPrefix = `bench-${runId}`
-  const a = await replica('A', clients[0], keyPrefix, clock, onHint)
-  const b = await replica('B', clients[1], keyPrefix, clock, onHint)
+  // The replicas' own heartbeat routes go unused here: everything goes through inject.
+  const { app: a } = await makeReplica('A', clients[0], keyPrefix, clock, onHint)
+  const { app: b } = await makeReplica('B', clients[1], keyPrefix, clock, onHint)
   try {
     const hintOnB = runtimeId => new Promise(resolve => waiting.set(runtimeId, resolve))
     // Warm-up: B's subscriber connects in the background at start-up (a hint
