@@ -8,7 +8,7 @@ export interface RedisClient {
   status: string
   defineCommand(name: string, definition: { lua: string, numberOfKeys?: number, readOnly?: boolean }): void
   duplicate(): unknown
-  zcount(key: string, min: number | string, max: number | string): Promise<number>
+  zcard(key: string): Promise<number>
   disconnect(): void
   quit(): Promise<unknown>
 }
