@@ -1,46 +1,24 @@
 import { InvalidOptionError } from './errors'
+import type { Outcome, WorkRecord, WorkStatus } from './store/contract'
 
-// The lifecycle of one piece of work handed to a daemon. It knows nothing about
-// models: the result it carries is the work's own JSON, opaque here, so a second
-// kind of work reuses every store unchanged.
+// The rules of one kind of work, which every store applies: its timeouts and
+// their words, and the transitions. They know nothing about models: the result
+// a record carries is the kind's own JSON, opaque here. A store keeps state; it
+// has no rules of its own (the Lua scripts get their numbers and words from here).
 
-export type WorkStatus = 'pending' | 'running' | 'completed' | 'failed' | 'timeout'
-
-export interface WorkRecord {
-  id: string
-  runtimeId: string
-  /** The kind of work (`model_list`, or a declared kind's name). */
-  kind: string
-  status: WorkStatus
-  createdAt: number
-  updatedAt: number
-  /** A live record still live after this instant has timed out. */
-  deadline: number
-  /** What the request asks the daemon, as the kind's JSON; absent for a kind without params. */
-  params?: string
-  result?: string
-  error?: string
-}
-
-export type Outcome =
-  | { status: 'completed', result: string }
-  | { status: 'failed', error: string }
-
-export interface LifecycleOptions {
+export interface RulesOptions {
   /** A request pending this long was never claimed: it becomes `timeout`. */
   pendingTimeoutMs?: number
   /** A request running this long was never reported: it becomes `timeout`. */
   runningTimeoutMs?: number
   /** A record is forgotten this long after its last change. */
   retentionMs?: number
-  /** The clock every timeout is measured with. */
-  now?: () => number
 }
 
 export const defaultPendingTimeoutMs = 30_000
 export const defaultRunningTimeoutMs = 60_000
 export const defaultRetentionMs = 120_000
-/** The first kind of work, and the one the store's own options shape. */
+/** The first kind of work: the model list. */
 export const modelListKind = 'model_list'
 const maxDurationMs = 2 ** 31 - 1
 
@@ -71,21 +49,16 @@ export function isLive (status: WorkStatus): boolean {
   return status === 'pending' || status === 'running'
 }
 
-/**
- * The rules of one kind of work, which every store applies; the Lua scripts get
- * their numbers and words from here. A store keeps state; it has no rules of its own.
- */
-export class Lifecycle {
+export class WorkRules {
   /** The kind these rules are for. */
   readonly kind: string
   readonly pendingTimeoutMs: number
   readonly runningTimeoutMs: number
   readonly retentionMs: number
-  readonly now: () => number
   readonly pendingTimeoutError: string
   readonly runningTimeoutError: string
 
-  constructor (options: LifecycleOptions = {}, kind: string = modelListKind) {
+  constructor (options: RulesOptions = {}, kind: string = modelListKind) {
     this.kind = kind
     // A declared kind's mistakes name the kind: `skill_import.retentionMs`.
     const field = (name: string): string => kind === modelListKind ? name : `${kind}.${name}`
@@ -96,7 +69,6 @@ export class Lifecycle {
     if (this.retentionMs <= this.pendingTimeoutMs || this.retentionMs <= this.runningTimeoutMs) {
       throw new InvalidOptionError(`${field('retentionMs')} (${this.retentionMs}) must be greater than ${field('pendingTimeoutMs')} (${this.pendingTimeoutMs}) and ${field('runningTimeoutMs')} (${this.runningTimeoutMs})`)
     }
-    this.now = checkFunction('now', given(options.now, Date.now))
     this.pendingTimeoutError = `daemon did not respond within ${formatSeconds(this.pendingTimeoutMs)}`
     this.runningTimeoutError = `daemon did not finish within ${formatSeconds(this.runningTimeoutMs)}`
   }
