@@ -39,9 +39,9 @@ export class ModelListOnWorkStore implements ModelListStore {
   readonly rules: WorkRules
   private readonly face: Face<ModelListRequest>
 
-  constructor (workStore: WorkStore, options: RulesOptions = {}) {
+  constructor (workStore: WorkStore, rules: WorkRules | RulesOptions = {}) {
     this.workStore = workStore
-    this.rules = new WorkRules(options)
+    this.rules = rules instanceof WorkRules ? rules : new WorkRules(rules)
     this.face = new Face(modelListKind(this.rules, { coalesce: false, useCache: false }), new Engine(workStore))
   }
 

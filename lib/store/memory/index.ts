@@ -1,4 +1,4 @@
-import type { RulesOptions } from '../../rules'
+import { WorkRules, type RulesOptions } from '../../rules'
 import type { CatalogCacheOptions } from '../../catalog'
 import { ModelListOnWorkStore } from '../../kinds/model-list-store'
 import { MemoryWorkStore } from './work-store'
@@ -13,9 +13,9 @@ export interface MemoryModelListStoreOptions extends RulesOptions {
 /** One process's store: the model list over an in-memory work store. */
 export class MemoryModelListStore extends ModelListOnWorkStore {
   constructor (options: MemoryModelListStoreOptions = {}) {
-    // The rules are checked first: a mistake throws before a sweeper starts.
-    const { now, catalogCache, ...rules } = options
-    const checked = new ModelListOnWorkStore.Rules(rules)
+    const { now, catalogCache, ...rules } = options ?? {}
+    // Checked first: a mistake throws before a sweeper starts.
+    const checked = new WorkRules(rules)
     super(new MemoryWorkStore({ now, catalogCache }), checked)
   }
 }
