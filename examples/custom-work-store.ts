@@ -9,7 +9,7 @@ import { randomUUID } from 'node:crypto'
 import type { OpenRequest, OpenedWork, Outcome, WorkRecord, WorkRules, WorkStore } from 'fastify-model-list'
 
 export class MapWorkStore implements WorkStore {
-  private readonly now: () => number
+  readonly now: () => number
   private readonly records = new Map<string, WorkRecord>() // id -> record
   private readonly queues = new Map<string, string[]>() // '<runtimeId> <kind>' -> ids, oldest first
 

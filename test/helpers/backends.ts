@@ -1,10 +1,10 @@
 import RedisMock from 'ioredis-mock'
 import type Redis from 'ioredis'
-import type { LifecycleOptions } from '../../lib/lifecycle'
+import type { RulesOptions } from '../../lib/rules'
 import type { CatalogCacheOptions } from '../../lib/catalog'
-import type { ModelListStore } from '../../lib/store'
-import { MemoryModelListStore } from '../../lib/stores/memory'
-import { RedisModelListStore } from '../../lib/stores/redis'
+import type { ModelListStore } from '../../lib/kinds/model-list-store'
+import { MemoryModelListStore } from '../../lib/store/memory'
+import { RedisModelListStore } from '../../lib/store/redis'
 import { connect, connect6, deleteKeys, needsRedis, uniquePrefix } from './redis'
 
 /** One backend the store contract runs against, unchanged. */
@@ -27,7 +27,7 @@ export interface Backend {
 export type BrokenCatalog = 'json' | 'shape' | 'null' | 'type'
 const brokenJson = { json: '{not json', shape: '{"models":5}', null: 'null', type: '' }
 
-export type StoreOptions = LifecycleOptions & { now: () => number, catalogCache?: CatalogCacheOptions | false }
+export type StoreOptions = RulesOptions & { now: () => number, catalogCache?: CatalogCacheOptions | false }
 
 export function memoryBackend (): Backend {
   const stores: MemoryModelListStore[] = []
@@ -43,8 +43,8 @@ export function memoryBackend (): Backend {
     },
     breakCatalog: async (store, runtimeId, how, storedAt) => {
       // The memory store holds what it stores: only bad JSON can be put there, from inside.
-      const { catalogs } = (store as unknown as { backend: { catalogs: Map<string, unknown> } }).backend
-      catalogs.set(runtimeId, { result: brokenJson[how === 'type' ? 'json' : how], storedAt })
+      const { catalogs } = (store as MemoryModelListStore).workStore as unknown as { catalogs: { byRuntime: Map<string, unknown> } }
+      catalogs.byRuntime.set(runtimeId, { result: brokenJson[how === 'type' ? 'json' : how], storedAt })
     },
     teardown: async () => { for (const store of stores) await store.close() }
   }
@@ -67,7 +67,7 @@ export function redisBackend (name: string, client: () => Redis, setup: () => Pr
       return store
     },
     breakCatalog: async (_store, runtimeId, how, storedAt) => {
-      const key = `${keyPrefix}:{${runtimeId}}:catalog`
+      const key = `${keyPrefix}:{${runtimeId}}:model_list:catalog`
       const client = redis as Redis
       await client.del(key)
       if (how === 'type') await client.set(key, 'not a hash')

@@ -1,18 +1,17 @@
 import { randomUUID } from 'node:crypto'
 import type { Test } from 'tap'
-import type { LifecycleOptions } from '../../lib/lifecycle'
+import type { RulesOptions } from '../../lib/rules'
 import type { ModelEntry, ModelListRequest } from '../../lib/schemas'
-import type { ModelListStore } from '../../lib/store'
+import type { ModelListStore } from '../../lib/kinds/model-list-store'
 import type { Backend } from './backends'
 import { Clock } from './clock'
 import { ready } from './redis'
-import { kHandBack } from '../../lib/capabilities'
 
 type HandBack = (runtimeId: string, claim: ModelListRequest) => Promise<boolean>
 
 /** The store's hand-back capability (the built-in stores have it). */
 function handBackOf (store: ModelListStore): HandBack {
-  const handBack = (store as unknown as Record<symbol, HandBack | undefined>)[kHandBack]
+  const handBack = store.handBack
   if (handBack === undefined) throw new Error('the built-in stores hand claims back')
   return handBack.bind(store)
 }
@@ -47,7 +46,7 @@ export function storeContract (t: Test, backend: Backend): void {
     if (!(await ready(t, backend.setup))) return
     t.teardown(() => backend.teardown())
 
-    const setup = (options: LifecycleOptions = {}): { clock: Clock, store: ModelListStore, rt: string } => {
+    const setup = (options: RulesOptions = {}): { clock: Clock, store: ModelListStore, rt: string } => {
       const clock = new Clock()
       return { clock, store: backend.make({ ...options, now: clock.now }), rt: runtime() }
     }
