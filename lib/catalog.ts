@@ -19,8 +19,6 @@ export interface CatalogWindows {
 export const defaultServeWindowMs = 86_400_000
 export const defaultRevalidateAfterMs = 60_000
 
-/** What an accepted report does to the runtime's catalog. */
-export type CatalogAction = 'store' | 'drop' | 'keep'
 
 /** The windows, or null when the cache is off (`false`). */
 export function resolveCatalogCache (option: CatalogCacheOptions | false | undefined): CatalogWindows | null {

@@ -10,7 +10,6 @@ import { ModelListOnWorkStore, runsItsOwnWorkStore, type ModelListStore } from '
 import { declaredKind } from './kinds/work-kind'
 import { workKindStore, type WorkKindStore } from './kinds/work-kind-store'
 import { Engine } from './store/features'
-import type { WorkStore } from './store/contract'
 import { MemoryModelListStore } from './store/memory'
 import { RedisModelListStore } from './store/redis'
 import { InvalidOptionError } from './errors'
@@ -47,7 +46,7 @@ interface Stores {
   /** The declared kinds' engine; undefined when the store serves the model list alone. */
   work: Engine | undefined
   /** What the plugin built, and so closes. */
-  owned: WorkStore | undefined
+  owned: ModelListStore | undefined
 }
 
 function buildStores ({ store, rules, now, keyPrefix, catalogCache }: ResolvedOptions): Stores {
@@ -58,7 +57,7 @@ function buildStores ({ store, rules, now, keyPrefix, catalogCache }: ResolvedOp
       ? new MemoryModelListStore(lifecycle)
       : new RedisModelListStore({ ...lifecycle, redis: store.redis, keyPrefix })
     const engine = new Engine(built.workStore)
-    return { modelListStore: built, modelList: engine, rules: built.rules, work: engine, owned: built.workStore }
+    return { modelListStore: built, modelList: engine, rules: built.rules, work: engine, owned: built }
   }
   if (store.type === 'work store') {
     const engine = new Engine(store.store)

@@ -486,8 +486,8 @@ t.test('app.close() closes only what the plugin built', async t => {
     await app.close()
     t.same(duplicates[0].closed, ['disconnect'], 'closed with the store')
     t.strictSame(client.closeCalls, [], 'the client given is not')
-    const watch = (app.modelListStore as unknown as Record<symbol, (...args: unknown[]) => Promise<unknown>>)[Symbol.for('fastify-model-list.watchSettled')]
-    await t.rejects(watch.call(app.modelListStore, 'rt-1', id, () => {}), /closed/, 'a closed store makes no new subscriber')
+    const { workStore } = app.modelListStore as RedisModelListStore
+    await t.rejects((workStore.watchSettled as NonNullable<typeof workStore.watchSettled>).call(workStore, 'rt-1', id, () => {}), /closed/, 'a closed store makes no new subscriber')
     t.equal(duplicates.length, 1)
   })
 
