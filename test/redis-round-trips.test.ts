@@ -131,7 +131,7 @@ t.test('each store operation is one round trip, with no MULTI/EXEC', async t => 
     t.equal((await store.complete(rt, first, { models: [], supported: false }))?.status, 'completed')
   })
   await measure('fail', async () => { t.equal((await store.fail(rt, second, 'crashed'))?.status, 'failed') })
-  // Three stale heads (failed, timed out, forgotten) are cleaned in the same call.
+  // Three stale heads (failed, timed out, forgotten): still one call, which counts none of them.
   const stale = [(await store.create(rt)).id, (await store.create(rt)).id]
   await store.fail(rt, stale[0], 'reported while pending')
   await client.del(`round-trips:{${rt}}:model_list:req:${stale[1]}`)
