@@ -1,11 +1,13 @@
 // The picker's routes on the memory store: held polls (`?wait_ms=`), the
 // catalog cache and the wake-up hint, plus what a plain store object does
-// without those capabilities.
+// without the built-in stores' optional features, and what a work store's own
+// features (a watch, hints) do.
 import { mock } from 'node:test'
 import t, { type Test } from 'tap'
 import type { LightMyRequestResponse } from 'fastify'
-import { MemoryModelListStore, type FastifyModelListOptions, type ModelListRequest, type ModelListStore } from '../lib/index'
-import { kMsUntilDeadline, kOnPendingWork, kWatchSettled } from '../lib/capabilities'
+import { MemoryModelListStore, type FastifyModelListOptions, type ModelListRequest, type ModelListStore, type WorkRecord, type WorkRules, type WorkStore } from '../lib/index'
+import type { ModelListOnWorkStore } from '../lib/kinds/model-list-store'
+import { MemoryWorkStore } from '../lib/store/memory'
 import { Clock } from './helpers/clock'
 import { catalog } from './helpers/contract'
 import { buildHost, spyStore, type Host } from './helpers/host'
@@ -55,11 +57,22 @@ async function settle (): Promise<void> {
   for (let i = 0; i < 5; i++) await new Promise(resolve => setImmediate(resolve))
 }
 
-/** A memory store whose `get` calls are counted: a held poll's cost. */
+/** The work store a built-in store runs (the plugin reads and writes it directly). */
+function workStoreOf (store: ModelListStore): MemoryWorkStore {
+  return (store as ModelListOnWorkStore).workStore as MemoryWorkStore
+}
+
+/** The memory work store's internals a test looks at. */
+function internals (store: ModelListStore): { signals: { settledWatchers: Map<string, Set<unknown>> }, catalogs: { byRuntime: Map<string, { result: string }> } } {
+  return workStoreOf(store) as unknown as ReturnType<typeof internals>
+}
+
+/** A built-in store whose work store's `get` calls are counted: a held poll's cost. */
 function countGets (store: ModelListStore): { count: number } {
   const counter = { count: 0 }
-  const get = store.get.bind(store)
-  store.get = async (...args) => { counter.count++; return await get(...args) }
+  const workStore = workStoreOf(store)
+  const get = workStore.get.bind(workStore)
+  workStore.get = async (...args) => { counter.count++; return await get(...args) }
   return counter
 }
 
@@ -106,8 +119,7 @@ t.test('many polls of one request share one wake-up', async t => {
   const { id } = (await s.post()).json<{ id: string }>()
   const held = Array.from({ length: 20 }, async () => await s.poll('rt-1', id, '?wait_ms=30000'))
   await settle()
-  const signals = s.scope.modelListStore as unknown as { backend: { signals: { settledWatchers: Map<string, Set<unknown>> } } }
-  const watchers = signals.backend.signals.settledWatchers
+  const watchers = internals(s.scope.modelListStore).signals.settledWatchers
   t.equal(watchers.size, 1, 'one watched request')
   t.equal([...watchers.values()][0].size, 20, 'twenty polls on it')
   await s.report('rt-1', id, { status: 'failed', error: 'no daemon binary' })
@@ -157,24 +169,22 @@ t.test('with fake timers', async t => {
   })
 
   t.test('a wake-up that comes while the poll reads is kept', async t => {
-    // A store with the held-poll capabilities whose read lets the report in first.
-    const inner = new MemoryModelListStore({ now: () => Date.now() })
-    t.teardown(() => inner.close())
+    // A work store that wakes held polls (the memory one) whose read lets the report in first.
     let reportDuringRead: (() => Promise<unknown>) | undefined
-    const store = spyStore(inner, {
-      get: async (runtimeId: string, requestId: string) => {
-        const before = await inner.get(runtimeId, requestId)
+    class ReportDuringRead extends MemoryWorkStore {
+      async get (rules: WorkRules, runtimeId: string, id: string): Promise<WorkRecord | null> {
+        const before = await super.get(rules, runtimeId, id)
         const report = reportDuringRead
         reportDuringRead = undefined
         await report?.()
         return before
       }
-    }) as unknown as ModelListStore & Record<symbol, unknown>
-    store[kWatchSettled] = (inner as unknown as Record<symbol, (...args: unknown[]) => unknown>)[kWatchSettled].bind(inner)
-    store[kMsUntilDeadline] = (inner as unknown as Record<symbol, (...args: unknown[]) => unknown>)[kMsUntilDeadline].bind(inner)
+    }
+    const store = new ReportDuringRead({ now: () => Date.now() })
+    t.teardown(() => store.close())
     const s = await picker(t, { store })
     const { id } = (await s.post()).json<{ id: string }>()
-    reportDuringRead = async () => await inner.fail('rt-1', id, 'crashed')
+    reportDuringRead = async () => await s.scope.modelListStore.fail('rt-1', id, 'crashed')
     const res = await s.poll('rt-1', id, '?wait_ms=30000')
     t.match(res.json(), { status: 'failed', error: 'crashed' }, 'read again at once, no timer needed')
   })
@@ -184,20 +194,28 @@ t.test('a held poll could wait two storeTimeoutMs bounds: the watch and the read
   t.beforeEach(() => { mock.timers.enable({ apis: ['setTimeout', 'Date'], now: Date.UTC(2026, 0, 1) }) })
   t.afterEach(() => { mock.timers.reset() })
   const storeTimeoutMs = 1_000
-  const inner = new MemoryModelListStore()
-  t.teardown(() => inner.close())
   const after = async <T>(ms: number, value: T): Promise<T> => await new Promise(resolve => setTimeout(() => resolve(value), ms))
   const hangs = async (): Promise<never> => await new Promise<never>(() => {})
 
-  // A store double: `watch` and each `get` (in turn) as the case says; a store
-  // stands still until the fake clock moves.
-  async function held (t: Test, watch: () => Promise<() => void>, gets: Array<(id: string) => Promise<ModelListRequest | null>>): Promise<{ answered: () => LightMyRequestResponse | undefined, reads: () => number }> {
+  /** One read of the double: given the record as stored. */
+  type Read = (stored: () => Promise<WorkRecord | null>) => Promise<WorkRecord | null>
+
+  // A work store double: `watch` and each `get` (in turn) as the case says; a
+  // store stands still until the fake clock moves. Its requests' deadlines are
+  // 30 s off (the default pending timeout), past every wait here.
+  async function held (t: Test, watch: () => Promise<() => void>, gets: Read[]): Promise<{ answered: () => LightMyRequestResponse | undefined, reads: () => number }> {
     let reads = 0
-    const store = spyStore(inner, {
-      get: async (_runtimeId: string, requestId: string) => await (gets[reads++] ?? hangs)(requestId)
-    }) as unknown as ModelListStore & Record<symbol, unknown>
-    store[kWatchSettled] = watch
-    store[kMsUntilDeadline] = () => 30_000
+    class Double extends MemoryWorkStore {
+      async watchSettled (): Promise<() => void> {
+        return await watch()
+      }
+
+      async get (rules: WorkRules, runtimeId: string, id: string): Promise<WorkRecord | null> {
+        return await (gets[reads++] ?? hangs)(async () => await super.get(rules, runtimeId, id))
+      }
+    }
+    const store = new Double({ now: () => Date.now() })
+    t.teardown(() => store.close())
     const s = await picker(t, { store, storeTimeoutMs })
     const { id } = (await s.post()).json<{ id: string }>()
     let answered: LightMyRequestResponse | undefined
@@ -229,7 +247,7 @@ t.test('a held poll could wait two storeTimeoutMs bounds: the watch and the read
   })
 
   t.test('a read after the sleep gets what the first left: 300 ms spent, 700 ms left', async t => {
-    const poll = await held(t, async () => () => {}, [async id => await after(300, await inner.get('rt-1', id))])
+    const poll = await held(t, async () => () => {}, [async stored => await after(300, await stored())])
     mock.timers.tick(300)
     await settle()
     t.equal(poll.reads(), 1, 'read once, then asleep')
@@ -254,7 +272,7 @@ t.test('app.close() answers held polls at once with the last state read', async 
   t.ok(elapsed < 1_000, `answered ${elapsed} ms after close, not after wait_ms`)
 })
 
-t.test('a plain store object: held polls answered at once, no cache, the hint called in this process', async t => {
+t.test('a plain store object: held polls and the hint within this process, no cache', async t => {
   const inner = new MemoryModelListStore()
   t.teardown(() => inner.close())
   const hints: string[] = []
@@ -263,18 +281,24 @@ t.test('a plain store object: held polls answered at once, no cache, the hint ca
   const { id } = (await s.post()).json<{ id: string }>()
   t.same(store.calls.find(call => call.method === 'create')?.args, ['rt-1', { coalesce: true }], 'create, with the coalesce option')
   t.same(hints, ['rt-1'], 'the hint, after the create')
-  const res = await s.poll('rt-1', id, '?wait_ms=30000')
-  t.match(res.json(), { id, status: 'pending' }, 'wait_ms cannot hold: answered at once')
+  const waited = Date.now()
+  t.match((await s.poll('rt-1', id, '?wait_ms=50')).json(), { id, status: 'pending' }, 'held: nothing reported, the state after wait_ms')
+  // A timer may fire a little before Date.now() says 50 ms passed: held is what counts.
+  t.ok(Date.now() - waited >= 40, 'answered after wait_ms, not at once')
+  const started = Date.now()
+  const held = s.poll('rt-1', id, '?wait_ms=30000')
+  await settle()
   t.same(await s.claim(), { id })
   await s.report('rt-1', id, { status: 'completed', models: catalog, supported: true })
+  t.match((await held).json(), { id, status: 'completed', models: catalog }, 'woken by the report this process received')
+  const elapsed = Date.now() - started
+  t.ok(elapsed < 1_000, `answered ${elapsed} ms after it was sent, not after wait_ms`)
   const next = (await s.post()).json<ModelListRequest>()
   t.equal(next.status, 'pending', 'no cache: the next POST asks the daemon')
   t.notOk('cached' in next)
 })
 
 t.test('a store whose watch fails: the poll answers what it read; one whose watch hangs: 503 within storeTimeoutMs', async t => {
-  const inner = new MemoryModelListStore()
-  t.teardown(() => inner.close())
   let stopped = 0
   let release: (() => void) | undefined
   const behaviours = {
@@ -283,9 +307,10 @@ t.test('a store whose watch fails: the poll answers what it read; one whose watc
   }
   for (const [name, watch] of Object.entries(behaviours)) {
     t.test(name, async t => {
-      const store = spyStore(inner) as unknown as ModelListStore & Record<symbol, unknown>
-      store[kWatchSettled] = watch
-      store[kMsUntilDeadline] = () => 30_000
+      // A work store whose own watch does as the case says.
+      const store = new MemoryWorkStore()
+      t.teardown(() => store.close())
+      store.watchSettled = watch
       const s = await picker(t, { store, storeTimeoutMs: 50 })
       const { id } = (await s.post()).json<{ id: string }>()
       const res = await s.poll('rt-1', id, '?wait_ms=30000')
@@ -340,7 +365,7 @@ t.test('catalog cache through the routes', async t => {
   t.test('a broken catalog still answers through the daemon', async t => {
     const s = await picker(t)
     await s.discover()
-    const { catalogs } = (s.scope.modelListStore as unknown as { backend: { catalogs: Map<string, { result: string }> } }).backend
+    const catalogs = internals(s.scope.modelListStore).catalogs.byRuntime
     ;(catalogs.get('rt-1') as { result: string }).result = '{"models": broken'
     const res = await s.post()
     t.equal(res.statusCode, 200)
@@ -416,15 +441,23 @@ t.test('the wake-up hint', async t => {
     t.ok(s.log.lines.some(line => /notifyPendingWork failed/.test(line.msg)))
   })
 
-  t.test('a store object that carries hints (but cannot say when it listens): the store calls it, not the route', async t => {
-    const inner = new MemoryModelListStore()
+  t.test('a work store that carries hints (but cannot say when it listens): the store calls it, not the engine', async t => {
+    const inner = new MemoryWorkStore()
     t.teardown(() => inner.close())
-    const store = spyStore(inner) as unknown as ModelListStore & Record<symbol, unknown>
-    store[kOnPendingWork] = (inner as unknown as Record<symbol, (...args: unknown[]) => unknown>)[kOnPendingWork].bind(inner)
+    // The required methods and onQueued: no listening, no watch of its own.
+    const store: WorkStore = {
+      open: async (...args) => await inner.open(...args),
+      get: async (...args) => await inner.get(...args),
+      probe: async (...args) => await inner.probe(...args),
+      claim: async (...args) => await inner.claim(...args),
+      settle: async (...args) => await inner.settle(...args),
+      close: async () => {},
+      onQueued: listener => inner.onQueued(listener)
+    }
     const hints: string[] = []
     const s = await picker(t, { store, notifyPendingWork: (rt) => { hints.push(rt) } })
     await s.post()
-    t.same(hints, ['rt-1'], 'once: from the store, none from the route (a plain create counts as queued there)')
+    t.same(hints, ['rt-1'], 'once: from the store, none from the engine (which hints only for a store without onQueued)')
   })
 
   t.test('two apps on one memory store: both hear it; a closed app stops hearing', async t => {

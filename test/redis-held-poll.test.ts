@@ -4,7 +4,7 @@ import t from 'tap'
 import type { FastifyInstance } from 'fastify'
 import type Redis from 'ioredis'
 import fastifyModelList from '../lib/index'
-import { detectCapabilities } from '../lib/capabilities'
+import type { ModelListOnWorkStore } from '../lib/kinds/model-list-store'
 import { catalog } from './helpers/contract'
 import { hooks, hostApp, routes } from './helpers/apps'
 import { ready } from './helpers/redis'
@@ -37,7 +37,7 @@ t.test('held polls on a private redis-server', async t => {
       await app.register(fastifyModelList, { redis: connect(), prefix: '/api', ...hooks, ...(notifyPendingWork !== undefined && { notifyPendingWork }) })
     })
     apps.push(app)
-    await listening(detectCapabilities(app.modelListStore))
+    await listening(app.modelListStore)
     return app
   }
   const hints: string[] = []
@@ -81,7 +81,7 @@ t.test('held polls on a private redis-server', async t => {
   t.test('after a Redis restart the subscriber is back: held polls wake and hints arrive again', async t => {
     const rtAcross = 'rt-across'
     const across = (await a.inject(routes.create(rtAcross))).json<{ id: string }>().id
-    const watchers = (b.modelListStore as unknown as { backend: { signals: { settledWatchers: Map<string, unknown> } } }).backend.signals.settledWatchers
+    const watchers = ((b.modelListStore as ModelListOnWorkStore).workStore as unknown as { signals: { settledWatchers: Map<string, unknown> } }).signals.settledWatchers
     const acrossStarted = Date.now()
     const heldAcross = b.inject(held(rtAcross, across))
     await until("B's poll watches", async () => watchers.size === 1, 5_000, 5)

@@ -5,19 +5,25 @@ import type { FastifyInstance } from 'fastify'
 import Redis from 'ioredis'
 import RedisMock from 'ioredis-mock'
 import fastifyModelList, { type FastifyModelListOptions, type ModelListRequest } from '../lib/index'
-import { detectCapabilities, type StoreCapabilities } from '../lib/capabilities'
-import { RedisModelListStore } from '../lib/stores/redis'
+import type { ModelListOnWorkStore, ModelListStore } from '../lib/kinds/model-list-store'
+import { RedisModelListStore } from '../lib/store/redis'
 import { Clock } from './helpers/clock'
 import { catalog } from './helpers/contract'
 import { hooks, hostApp, routes } from './helpers/apps'
 import { deleteKeys, needsRedis, ready, uniquePrefix } from './helpers/redis'
-import { listening } from './helpers/picker-contract'
+import { listening, pickerOf } from './helpers/picker-contract'
 import { logCapture } from './helpers/host'
 
+// The clock of a store on ioredis-mock must be given: the mock's TIME is noise below the second.
 const targets = [
-  { name: 'redis', client: () => new Redis({ host: '127.0.0.1', port: 6379 }), setup: needsRedis },
-  { name: 'ioredis-mock', client: () => new RedisMock() as unknown as Redis, setup: async () => ({ skip: false as const }) }
+  { name: 'redis', client: () => new Redis({ host: '127.0.0.1', port: 6379 }), setup: needsRedis, now: {} },
+  { name: 'ioredis-mock', client: () => new RedisMock() as unknown as Redis, setup: async () => ({ skip: false as const }), now: { now: Date.now } }
 ]
+
+/** The settled watchers of a built-in Redis store's work store: a poll held there watches. */
+function settledWatchers (store: ModelListStore): Map<string, unknown> {
+  return ((store as ModelListOnWorkStore).workStore as unknown as { signals: { settledWatchers: Map<string, unknown> } }).signals.settledWatchers
+}
 
 /** Resolves when `check` holds, looking again at every turn of the event loop; rejects after `ms` of wall clock. */
 async function eventually (what: string, check: () => boolean, ms = 5_000): Promise<void> {
@@ -55,7 +61,7 @@ for (const target of targets) {
           })
         })
         t.teardown(() => app.close())
-        await listening(detectCapabilities(app.modelListStore))
+        await listening(app.modelListStore)
         return app
       }
       return { a: await make('a'), b: await make('b'), hints, clock }
@@ -68,9 +74,9 @@ for (const target of targets) {
       keyPrefixes.push(keyPrefix)
       const clock = new Clock()
       const store = new RedisModelListStore({ redis, keyPrefix, now: clock.now, catalogCache: { revalidateAfterMs: 1_000 } })
-      const caps = detectCapabilities(store) as Required<StoreCapabilities>
+      const picker = pickerOf(store)
       const warned: unknown[] = []
-      caps.useLog({ warn: (fields: unknown) => { warned.push(fields) } } as never)
+      picker.engine.useLog({ warn: (fields: unknown) => { warned.push(fields) } } as never)
       const rt = 'rt-unreadable'
       const first = await store.create(rt)
       await store.popPending(rt)
@@ -79,7 +85,7 @@ for (const target of targets) {
       const key = `${keyPrefix}:{${rt}}:model_list:req:${broken.id}`
       await redis.hdel(key, 'c')
       clock.advance(1_001)
-      const opened = await caps.open(rt, { coalesce: true, useCache: true })
+      const opened = await picker.open(rt, { coalesce: true, useCache: true })
       t.equal(opened.request.cached, true, 'answered from the catalog')
       t.equal(opened.queued, true, 'the broken pending request does not count: a refresh is queued')
       t.same(warned, [{ keys: [key] }], 'the removed record is logged')
@@ -94,7 +100,7 @@ for (const target of targets) {
         const redis = target.client()
         clients.push(redis)
         const app = await hostApp(async app => {
-          await app.register(fastifyModelList, { redis, keyPrefix, prefix: '/api', ...hooks, notifyPendingWork: (rt) => { hints.push(`${name}:${rt}`) } })
+          await app.register(fastifyModelList, { redis, keyPrefix, ...target.now, prefix: '/api', ...hooks, notifyPendingWork: (rt) => { hints.push(`${name}:${rt}`) } })
         })
         t.teardown(() => app.close())
         return app
@@ -112,8 +118,8 @@ for (const target of targets) {
       const started = Date.now()
       const held = b.inject({ ...routes.get(rt, id), url: `${routes.get(rt, id).url}?wait_ms=30000` })
       // B's poll is watching (it watches before it reads), so the report wakes it.
-      const signals = (b.modelListStore as unknown as { backend: { signals: { settledWatchers: Map<string, unknown> } } }).backend.signals
-      await eventually("B's poll watches", () => signals.settledWatchers.size === 1)
+      const watchers = settledWatchers(b.modelListStore)
+      await eventually("B's poll watches", () => watchers.size === 1)
       await a.inject(routes.report(rt, id, { status: 'completed', models: catalog, supported: true }))
       const res = await held
       const elapsed = Date.now() - started
@@ -192,7 +198,7 @@ t.test('a SUBSCRIBE that fails: the watch rejects (the poll answers at once), th
   }
   const keyPrefix = uniquePrefix('subscribe-fails')
   const app = await hostApp(async app => {
-    await app.register(fastifyModelList, { redis: client, keyPrefix, prefix: '/api', ...hooks })
+    await app.register(fastifyModelList, { redis: client, keyPrefix, now: Date.now, prefix: '/api', ...hooks })
   })
   t.teardown(async () => {
     await app.close()
@@ -204,9 +210,9 @@ t.test('a SUBSCRIBE that fails: the watch rejects (the poll answers at once), th
   const first = await app.inject({ ...routes.get(rt, id), url: `${routes.get(rt, id).url}?wait_ms=30000` })
   t.equal(first.json().status, 'pending', 'answered at once')
   const polled = app.inject({ ...routes.get(rt, id), url: `${routes.get(rt, id).url}?wait_ms=30000` })
-  const signals = (app.modelListStore as unknown as { backend: { signals: { settledWatchers: Map<string, unknown> } } }).backend.signals
-  await eventually('the second poll watches', () => signals.settledWatchers.size === 1)
-  await listening(detectCapabilities(app.modelListStore))
+  const watchers = settledWatchers(app.modelListStore)
+  await eventually('the second poll watches', () => watchers.size === 1)
+  await listening(app.modelListStore)
   await app.inject(routes.report(rt, id, { status: 'completed', models: catalog, supported: true }))
   t.equal((await polled).json().status, 'completed', 'the second is held and woken')
 })
@@ -222,7 +228,7 @@ t.test('a subscriber that cannot subscribe at start-up does not hold the start: 
   const log = logCapture()
   const keyPrefix = uniquePrefix('ready-fails')
   const app = await hostApp(async app => {
-    await app.register(fastifyModelList, { redis: client, keyPrefix, prefix: '/api', ...hooks, notifyPendingWork: () => {}, storeTimeoutMs: 50 })
+    await app.register(fastifyModelList, { redis: client, keyPrefix, now: Date.now, prefix: '/api', ...hooks, notifyPendingWork: () => {}, storeTimeoutMs: 50 })
   }, { logger: { level: 'warn', stream: log.stream } })
   t.teardown(async () => {
     await app.close()

@@ -2,10 +2,10 @@ import { mock } from 'node:test'
 import t, { type Test } from 'tap'
 import RedisMock from 'ioredis-mock'
 import type Redis from 'ioredis'
-import { RedisModelListStore } from '../lib/stores/redis'
-import { detectCapabilities, type StoreCapabilities } from '../lib/capabilities'
+import { RedisModelListStore } from '../lib/store/redis'
 import type { ModelListRequest } from '../lib/schemas'
 import { connect, deleteKeys, needsRedis, ready, uniquePrefix } from './helpers/redis'
+import { pickerOf } from './helpers/picker-contract'
 
 // "The Redis store given no `now` takes its time from the Redis server inside
 // each script, so replicas whose clocks disagree still agree on every deadline
@@ -13,8 +13,8 @@ import { connect, deleteKeys, needsRedis, ready, uniquePrefix } from './helpers/
 // minutes off (mocked Date) to show it is never read; the server's TIME,
 // read before and after each call, brackets what the store stamps.
 // ioredis-mock's server lives in this process, so its clock is the host's (a
-// skew moves both, so there it is 0) and the store reads that clock: its TIME's
-// milliseconds are not in step with its seconds.
+// skew moves both, so there it is 0) and the store is given that clock as its
+// `now`: the mock's TIME's milliseconds are not in step with its seconds.
 
 interface Client {
   name: string
@@ -24,11 +24,13 @@ interface Client {
   skew: number
   /** The server's clock. */
   time: (redis: Redis) => Promise<number>
+  /** The store's `now`: none on a real server (its TIME is the clock); the host's on the mock, whose TIME is noise. */
+  now: (() => number) | undefined
 }
 
 const clients: Client[] = [
-  { name: 'ioredis-mock', make: () => new RedisMock() as unknown as Redis, setup: async () => ({ skip: false }), skew: 0, time: async () => Date.now() },
-  { name: 'redis', make: connect, setup: needsRedis, skew: 1, time: redisTime }
+  { name: 'ioredis-mock', make: () => new RedisMock() as unknown as Redis, setup: async () => ({ skip: false }), skew: 0, time: async () => Date.now(), now: () => Date.now() },
+  { name: 'redis', make: connect, setup: needsRedis, skew: 1, time: redisTime, now: undefined }
 ]
 
 async function redisTime (redis: Redis): Promise<number> {
@@ -53,7 +55,7 @@ for (const client of clients) {
       await deleteKeys(redis, keyPrefix)
       redis.disconnect()
     })
-    const replica = (): RedisModelListStore => new RedisModelListStore({ redis, keyPrefix, pendingTimeoutMs: 30_000, runningTimeoutMs: 60_000 })
+    const replica = (): RedisModelListStore => new RedisModelListStore({ redis, keyPrefix, now: client.now, pendingTimeoutMs: 30_000, runningTimeoutMs: 60_000 })
     const recordKey = (rt: string, id: string): string => `${keyPrefix}:{${rt}}:model_list:req:${id}`
 
     t.test('replicas whose clocks disagree stamp and time out by the server', async t => {
@@ -92,13 +94,13 @@ for (const client of clients) {
     t.test('a held poll timed its deadline by the host clock while the store stamps by the server\'s', async t => {
       const setHostClock = skewHostClock(t)
       const store = replica()
-      const caps = detectCapabilities(store) as Required<StoreCapabilities>
+      const picker = pickerOf(store)
       const rt = 'rt-held-skew'
       for (const minutes of [10, -10]) {
         setHostClock(client.skew * minutes * 60_000)
         const created = await store.create(rt, { coalesce: false })
         const read = await store.get(rt, created.id) as ModelListRequest
-        const left = caps.msUntilDeadline(read)
+        const left = await picker.msUntilDeadline(read)
         t.ok(left > 29_000 && left <= 30_000, `host clock ${minutes} minutes off: ${left} ms left of the 30 s pending timeout, by the server`)
       }
     })

@@ -1,22 +1,69 @@
 import { randomUUID } from 'node:crypto'
 import type { Test } from 'tap'
 import type { ModelListRequest } from '../../lib/schemas'
-import type { ModelListStore } from '../../lib/store'
-import { detectCapabilities, type Opened, type StoreCapabilities } from '../../lib/capabilities'
+import { ModelListOnWorkStore, type ModelListStore } from '../../lib/kinds/model-list-store'
+import { modelListKind } from '../../lib/kinds/model-list'
+import { Face } from '../../lib/kinds/face'
+import { Engine } from '../../lib/store/features'
 import type { Backend, StoreOptions } from './backends'
 import { Clock } from './clock'
 import { catalog } from './contract'
 import { ready } from './redis'
 
-// The optional capabilities the built-in stores add (catalog cache, held-poll
-// wake-ups, wake-up hints), written once and run unchanged on every backend.
+// The optional features the built-in stores add (catalog cache, held-poll
+// wake-ups, wake-up hints), written once and run unchanged on every backend,
+// reached as the plugin reaches them: the engine over the store's work store,
+// and the model list's face of it.
 
 const other = [{ id: 'other-model', label: 'Other model' }]
 const day = 86_400_000
 
+/** A POST's answer: a new or joined request, or a cache answer; and whether work was queued. */
+export interface Opened {
+  request: ModelListRequest
+  queued: boolean
+}
+
+/** A built-in store as the plugin drives it: its engine, and the model list's face over it. */
+export interface Picker {
+  engine: Engine
+  face: Face<ModelListRequest>
+  /** A POST's open: may join, and may answer from the catalog. */
+  open: (runtimeId: string, options: { coalesce: boolean, useCache: boolean }) => Promise<Opened>
+  /** How long the stored request has before its own deadline, by the store's clock. */
+  msUntilDeadline: (request: ModelListRequest) => Promise<number>
+}
+
+/** The built-in store's work store: what the plugin runs for it. */
+function builtIn (store: ModelListStore): ModelListOnWorkStore {
+  if (!(store instanceof ModelListOnWorkStore)) throw new Error('a built-in store runs a work store of its own')
+  return store
+}
+
+/** A built-in store (`app.modelListStore` too) as the plugin drives it. */
+export function pickerOf (store: ModelListStore): Picker {
+  const { workStore, rules } = builtIn(store)
+  const engine = new Engine(workStore)
+  const face = new Face(modelListKind(rules, { coalesce: true, useCache: true }), engine)
+  return {
+    engine,
+    face,
+    open: async (runtimeId, { coalesce, useCache }) => {
+      const { answer, queued } = await face.open(runtimeId, { coalesce, exclusive: false, useCache })
+      return { request: answer, queued }
+    },
+    msUntilDeadline: async request => {
+      const record = await face.get(request.runtime_id, request.id)
+      if (record === null) throw new Error(`no request ${request.id}`)
+      return face.msUntilDeadline(record)
+    }
+  }
+}
+
 /** Resolves once the store hears other replicas' signals (a watch resolves only then). */
-export async function listening (caps: StoreCapabilities): Promise<void> {
-  const stop = await (caps.watchSettled as NonNullable<StoreCapabilities['watchSettled']>)('rt-listening', 'listening', () => {})
+export async function listening (store: ModelListStore | Engine): Promise<void> {
+  const engine = store instanceof Engine ? store : pickerOf(store).engine
+  const stop = await engine.watchSettled('rt-listening', 'listening', () => {})
   stop()
 }
 
@@ -61,7 +108,7 @@ export async function heard<T> (listen: (hear: (value: T) => void) => () => void
 interface Setup {
   clock: Clock
   store: ModelListStore
-  caps: Required<StoreCapabilities>
+  picker: Picker
   rt: string
   open: (options?: { coalesce?: boolean, useCache?: boolean }) => Promise<Opened>
   /** A request completed with `models`; answers it. */
@@ -75,21 +122,23 @@ export function pickerContract (t: Test, backend: Backend): void {
 
     const setup = (options: Partial<StoreOptions> = {}, clock = new Clock()): Setup => {
       const store = backend.make({ ...options, now: clock.now })
-      const caps = detectCapabilities(store) as Required<StoreCapabilities>
+      const picker = pickerOf(store)
       const rt = `rt-${randomUUID()}`
-      const open: Setup['open'] = async ({ coalesce = true, useCache = true } = {}) => await caps.open(rt, { coalesce, useCache })
+      const open: Setup['open'] = async ({ coalesce = true, useCache = true } = {}) => await picker.open(rt, { coalesce, useCache })
       const report: Setup['report'] = async (models, extra = {}) => {
         const created = await store.create(rt)
         await store.popPending(rt)
         await store.complete(rt, created.id, { models: models ?? [], supported: extra.supported ?? true, ...(extra.fallback !== undefined && { fallback: extra.fallback }) })
         return created.id
       }
-      return { clock, store, caps, rt, open, report }
+      return { clock, store, picker, rt, open, report }
     }
 
-    t.test('every capability is there', async t => {
-      const { caps } = setup()
-      for (const name of ['open', 'watchSettled', 'msUntilDeadline', 'onPendingWork'] as const) t.type(caps[name], 'function', name)
+    t.test('every optional feature is there', async t => {
+      const { store, picker } = setup()
+      t.same(picker.engine.missing, [], 'the engine does without nothing')
+      const { workStore } = store as ModelListOnWorkStore
+      for (const name of ['watchSettled', 'now', 'onQueued', 'listening', 'handBack'] as const) t.type(workStore[name], 'function', name)
     })
 
     t.test('cache: a completed, supported report with models is stored and answers the next open', async t => {
@@ -244,15 +293,15 @@ export function pickerContract (t: Test, backend: Backend): void {
     }
 
     t.test('held polls: watchSettled wakes on an accepted report, every watcher once, and stops when asked', async t => {
-      const { store, caps, rt } = setup()
+      const { store, picker: { engine }, rt } = setup()
       const created = await store.create(rt)
       const woken = [0, 0, 0]
-      const stops = await Promise.all(woken.map(async (_, i) => await caps.watchSettled(rt, created.id, () => { woken[i]++ })))
+      const stops = await Promise.all(woken.map(async (_, i) => await engine.watchSettled(rt, created.id, () => { woken[i]++ })))
       stops[2]()
       const otherRequest = await store.create(rt)
       let otherWoken = (): void => {}
       const otherWatch = new Promise<void>(resolve => { otherWoken = resolve })
-      const stopOther = await caps.watchSettled(rt, otherRequest.id, () => otherWoken())
+      const stopOther = await engine.watchSettled(rt, otherRequest.id, () => otherWoken())
       await store.complete(rt, created.id, { models: catalog, supported: true })
       await store.complete(rt, created.id, { models: [], supported: true }) // late: no signal
       await store.fail(rt, otherRequest.id, 'done')
@@ -264,25 +313,25 @@ export function pickerContract (t: Test, backend: Backend): void {
     })
 
     t.test('held polls: msUntilDeadline counts down to the pending, then the running deadline', async t => {
-      const { clock, store, caps, rt } = setup({ pendingTimeoutMs: 10_000, runningTimeoutMs: 20_000 })
+      const { clock, store, picker, rt } = setup({ pendingTimeoutMs: 10_000, runningTimeoutMs: 20_000 })
       const created = await store.create(rt)
       clock.advance(4_000)
-      t.equal(caps.msUntilDeadline(created), 6_000)
+      t.equal(await picker.msUntilDeadline(created), 6_000)
       const running = await store.popPending(rt) as ModelListRequest
       clock.advance(1_000)
-      t.equal(caps.msUntilDeadline(running), 19_000)
+      t.equal(await picker.msUntilDeadline(running), 19_000)
     })
 
     t.test('hints: onPendingWork hears every queued request (a refresh too), not a join, until stopped', async t => {
-      const { clock, store, caps, rt, open } = setup({ catalogCache: { revalidateAfterMs: 1_000 } })
+      const { clock, store, picker: { engine }, rt, open } = setup({ catalogCache: { revalidateAfterMs: 1_000 } })
       const hints: string[] = []
-      const stop = caps.onPendingWork(runtimeId => { if (runtimeId === rt) hints.push(runtimeId) })
-      await listening(caps)
+      const stop = engine.onQueued(runtimeId => { if (runtimeId === rt) hints.push(runtimeId) })
+      await listening(engine)
       // A hint for a runtime of its own, sent after from the same node (its slot is
       // rt's, hints flaky on a Cluster without it): once heard, every earlier one was too.
       const barrier = async (): Promise<void> => {
         const marker = sameSlotRuntime(rt)
-        const marked = heard<string>(hear => caps.onPendingWork(id => { if (id === marker) hear(id) }))
+        const marked = heard<string>(hear => engine.onQueued(id => { if (id === marker) hear(id) }))
         await store.create(marker)
         await marked
       }
@@ -311,21 +360,21 @@ export function pickerContract (t: Test, backend: Backend): void {
         const clock = new Clock()
         const a = setup({ catalogCache: { revalidateAfterMs: 1_000 } }, clock)
         const b = backend.make({ catalogCache: { revalidateAfterMs: 1_000 }, now: clock.now })
-        const bCaps = detectCapabilities(b) as Required<StoreCapabilities>
+        const bPicker = pickerOf(b)
         const rt = a.rt
         const hintsOn = { a: 0, b: 0 }
         const stops = [
-          a.caps.onPendingWork(id => { if (id === rt) hintsOn.a++ }),
-          bCaps.onPendingWork(id => { if (id === rt) hintsOn.b++ })
+          a.picker.engine.onQueued(id => { if (id === rt) hintsOn.a++ }),
+          bPicker.engine.onQueued(id => { if (id === rt) hintsOn.b++ })
         ]
-        await listening(a.caps)
-        await listening(bCaps)
+        await listening(a.picker.engine)
+        await listening(bPicker.engine)
         // The first catalog's request hints too; on a Cluster a message may travel
         // between masters, so wait for it before counting on.
         await a.report(catalog)
         await eventually('the first hint on both', () => hintsOn.a === 1 && hintsOn.b === 1)
         clock.advance(1_001)
-        const answers = await Promise.all(Array.from({ length: 50 }, async (_, i) => await (i % 2 === 0 ? a.caps : bCaps).open(rt, { coalesce: true, useCache: true })))
+        const answers = await Promise.all(Array.from({ length: 50 }, async (_, i) => await (i % 2 === 0 ? a.picker : bPicker).open(rt, { coalesce: true, useCache: true })))
         t.ok(answers.every(({ request }) => request.cached === true && request.models?.length === catalog.length), 'all 50 answered from the cache')
         t.equal(answers.filter(({ queued }) => queued).length, 1, 'exactly one queued a refresh')
         await eventually('the refresh hint on both', () => hintsOn.a === 2 && hintsOn.b === 2)
@@ -339,7 +388,7 @@ export function pickerContract (t: Test, backend: Backend): void {
       t.test('replicas: a report on one store wakes a watcher on the other', async t => {
         const clock = new Clock()
         const a = setup({}, clock)
-        const b = detectCapabilities(backend.make({ now: clock.now })) as Required<StoreCapabilities>
+        const b = pickerOf(backend.make({ now: clock.now })).engine
         const created = await a.store.create(a.rt)
         let wake = (): void => {}
         const woken = new Promise<void>(resolve => { wake = resolve })
