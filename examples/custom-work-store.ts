@@ -1,6 +1,6 @@
 // A custom work store, as small as one can be: every kind of work, in one
 // process's Maps. It keeps records and queues; the rules each call brings
-// (`rules.open`, `expire`, `claim`, `settle`: lib/lifecycle.ts) decide every
+// (`rules.open`, `expire`, `claim`, `settle`: lib/rules.ts) decide every
 // transition, so the store has no timeouts or wire shapes of its own.
 // It passes the exported contract suite (test/examples-work.test.ts runs it):
 //   import { workStoreContract } from 'fastify-model-list/testing'

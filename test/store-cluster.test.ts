@@ -2,8 +2,9 @@ import { randomUUID } from 'node:crypto'
 import t from 'tap'
 import type Redis from 'ioredis'
 import type { Cluster } from 'ioredis'
-import { RedisModelListStore } from '../lib/stores/redis'
-import { detectCapabilities, type StoreCapabilities } from '../lib/capabilities'
+import { RedisModelListStore, RedisWorkStore } from '../lib/store/redis'
+import { Engine } from '../lib/store/features'
+import { modelListKind } from '../lib/rules'
 import { redisBackend } from './helpers/backends'
 import { Clock } from './helpers/clock'
 import { needsCluster, startCluster } from './helpers/cluster'
@@ -13,7 +14,6 @@ import { ready, uniquePrefix } from './helpers/redis'
 import { kindsSuite } from './helpers/kinds'
 import { countCommands } from './helpers/count-commands'
 import { workStoreContract } from '../lib/testing/index'
-import { kWorkBackend } from '../lib/capabilities'
 
 // The store contract, unchanged, on a three-master Redis Cluster started for
 // this file on 127.0.0.1:7001-7003 (and thrown away at the end), plus the
@@ -52,7 +52,7 @@ t.test('Redis Cluster (3 masters on 127.0.0.1:7001-7003)', async t => {
   const workPrefix = uniquePrefix('cluster-work')
   workStoreContract(t, {
     name: 'redis-cluster',
-    make: now => new RedisModelListStore({ redis: connect(), keyPrefix: workPrefix, now })[kWorkBackend]()
+    make: now => new RedisWorkStore({ redis: connect(), keyPrefix: workPrefix, now })
   })
 
   // Other kinds through the plugin: two replicas, a client each.
@@ -76,10 +76,10 @@ t.test('Redis Cluster (3 masters on 127.0.0.1:7001-7003)', async t => {
     const keyPrefix = uniquePrefix('cluster-hint-order')
     const store = new RedisModelListStore({ redis: client, keyPrefix })
     t.teardown(() => store.close())
-    const caps = detectCapabilities(store) as Required<StoreCapabilities>
+    const engine = new Engine(store.workStore)
     const heard: string[] = []
-    caps.onPendingWork(id => heard.push(id))
-    await caps.listening()
+    engine.onQueued((runtimeId, kind) => { if (kind === modelListKind) heard.push(runtimeId) })
+    await engine.listening()
     let overtaken = 0
     const rounds = 200
     for (let i = 0; i < rounds; i++) {

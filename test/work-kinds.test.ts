@@ -1,17 +1,21 @@
 import t from 'tap'
 import type Redis from 'ioredis'
 import RedisMock from 'ioredis-mock'
-import { MemoryModelListStore } from '../lib/stores/memory'
+import { MemoryModelListStore, MemoryWorkStore } from '../lib/store/memory'
+import { RedisWorkStore } from '../lib/store/redis'
 import Fastify from 'fastify'
 import fastifyModelList from '../lib/index'
 import { hooks } from './helpers/apps'
-import { countBackendCalls, kindsSuite, work, workBackend } from './helpers/kinds'
+import { countBackendCalls, countWorkStoreCalls, kindsSuite, work, workBackend } from './helpers/kinds'
 import { countCommands } from './helpers/count-commands'
 import { connect, deleteKeys, needsRedis, ready, uniquePrefix } from './helpers/redis'
 
 // Other kinds of daemon work on the memory store (two apps sharing one store
 // object), ioredis-mock and the real Redis (two apps, a client each). The
 // Cluster runs the same suite in store-cluster.test.ts.
+
+// Before any app finds its store's methods.
+countWorkStoreCalls(MemoryWorkStore, RedisWorkStore)
 
 const stores: MemoryModelListStore[] = []
 let shared: MemoryModelListStore | undefined

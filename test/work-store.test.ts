@@ -2,18 +2,18 @@ import t from 'tap'
 import type Redis from 'ioredis'
 import RedisMock from 'ioredis-mock'
 import { workStoreContract } from '../lib/testing/index'
-import { kWorkBackend } from '../lib/capabilities'
-import type { WorkBackend } from '../lib/store'
-import { MemoryModelListStore } from '../lib/stores/memory'
-import { RedisModelListStore } from '../lib/stores/redis'
+import type { WorkStore } from '../lib/store/contract'
+import { MemoryWorkStore } from '../lib/store/memory'
+import { RedisWorkStore } from '../lib/store/redis'
 import { connect, connect6, deleteKeys, needsRedis, ready, uniquePrefix } from './helpers/redis'
 
 // The exported work store contract (fastify-model-list/testing) on every
-// built-in backend: a second kind, with params, claimed in batches.
+// built-in backend: a second kind, with params, claimed in batches. The
+// built-in stores are work stores themselves.
 
 workStoreContract(t, {
   name: 'memory',
-  make: now => new MemoryModelListStore({ now })[kWorkBackend]()
+  make: now => new MemoryWorkStore({ now })
 })
 
 const redisTargets = [
@@ -33,7 +33,7 @@ for (const target of redisTargets) {
     })
     workStoreContract(t, {
       name: target.name,
-      make: (now): WorkBackend => new RedisModelListStore({ redis, keyPrefix, now })[kWorkBackend]()
+      make: (now): WorkStore => new RedisWorkStore({ redis, keyPrefix, now })
     })
   })
 }

@@ -4,8 +4,11 @@ import t, { type Test } from 'tap'
 import Fastify, { type FastifyInstance } from 'fastify'
 import { Type } from '@sinclair/typebox'
 import fastifyModelList, { daemonWork, MemoryModelListStore, type FastifyModelListOptions, type ModelListStore, type WorkStore } from '../lib/index'
-import { kWorkBackend } from '../lib/capabilities'
-import type { WorkBackend } from '../lib/store'
+import type { ModelListOnWorkStore } from '../lib/kinds/model-list-store'
+import { declaredKind } from '../lib/kinds/work-kind'
+import { Face } from '../lib/kinds/face'
+import { Engine } from '../lib/store/features'
+import type { ModelListRequest } from '../lib/schemas'
 import { hooks } from './helpers/apps'
 import { Clock } from './helpers/clock'
 
@@ -28,7 +31,6 @@ t.test('daemonWork refuses a mistake at once, naming the field', async t => {
     [{ name: 'Skill', result }, /name must match \[a-z\]/],
     [{ name: 'a'.repeat(33), result }, /name must match/],
     [{ name: 'model_list', result }, /'model_list' is taken/],
-    [{ name: 'req', result }, /'req' is taken/],
     [{ name: 'x', result, claimbatch: 2 }, /x: unknown field claimbatch/],
     [{ name: 'x', result, a: 1, b: 2 }, /x: unknown fields a, b/],
     [{ name: 'x', result, path: 'a/b' }, /x\.path must be one path segment/],
@@ -51,6 +53,8 @@ t.test('daemonWork refuses a mistake at once, naming the field', async t => {
   const kind = daemonWork({ name: 'skill_import', result })
   t.same({ path: kind.path, coalesce: kind.coalesce, exclusive: kind.exclusive, claimBatch: kind.claimBatch }, { path: 'skill-import', coalesce: true, exclusive: false, claimBatch: 1 }, 'the defaults')
   t.ok(Object.isFrozen(kind))
+  // Every kind's keys have a kind segment now (issue 14): 'req' is no longer reserved.
+  t.equal(daemonWork({ name: 'req', result }).path, 'req', "'req' is an ordinary name")
 })
 
 t.test('work: kinds with one name or path, the model list\'s path, or not daemonWork, refused at register', async t => {
@@ -73,10 +77,20 @@ t.test('a kind with long timeouts keeps its records longer than the plugin\'s re
   const slow = daemonWork({ name: 'slow', result, pendingTimeoutMs: 180_000 })
   const app = await register(t, { work: [slow], now: clock.now })
   const store = app.daemonWorkStore(slow)
-  t.same({ pending: store.rules.pendingTimeoutMs, running: store.rules.runningTimeoutMs, retention: store.rules.retentionMs }, { pending: 180_000, running: 60_000, retention: 360_000 })
+  // The kind's rules are internal now (WorkKindStore is create/get/claim/complete/fail): as the plugin resolves them, and as they act.
+  const { rules } = declaredKind(slow, (app.modelListStore as ModelListOnWorkStore).rules)
+  t.same({ pending: rules.pendingTimeoutMs, running: rules.runningTimeoutMs, retention: rules.retentionMs }, { pending: 180_000, running: 60_000, retention: 360_000 })
   const created = await store.create('rt', undefined)
   clock.advance(180_001)
   t.equal((await store.get('rt', created.id))?.error, 'daemon did not respond within 180 seconds', 'its own words')
+  const claimed = await store.create('rt', undefined)
+  t.same((await store.claim('rt')).map(item => item.id), [claimed.id])
+  clock.advance(60_001)
+  t.equal((await store.get('rt', claimed.id))?.error, 'daemon did not finish within 60 seconds', 'the plugin\'s running timeout')
+  clock.advance(360_000 - 1)
+  t.equal((await store.get('rt', claimed.id))?.status, 'timeout', 'kept past the plugin\'s retention (120 s): the kind\'s own')
+  clock.advance(2)
+  t.equal(await store.get('rt', claimed.id), null, 'forgotten after the kind\'s retention')
 })
 
 t.test('a ModelListStore object serves the model list alone', async t => {
@@ -108,8 +122,8 @@ t.test('a work store object: the plugin\'s timeouts are its rules; a client, key
   const app = await register(t, { store: new MapWorkStore(), catalogCache: false, pendingTimeoutMs: 5_000, work: [update] })
   const created = (await app.inject({ method: 'POST', url: '/runtimes/rt/models' })).json()
   t.equal(Date.parse(created.updated_at) - Date.parse(created.created_at), 0)
-  t.equal((app.modelListStore as unknown as { backend: WorkBackend }).backend.lifecycle.pendingTimeoutMs, 5_000)
-  t.equal(await (app.modelListStore as unknown as Record<symbol, (rt: string, claim: object) => Promise<boolean>>)[Symbol.for('fastify-model-list.handBack')]('rt', created), false, 'a store without handBack hands nothing back')
+  t.equal((app.modelListStore as ModelListOnWorkStore).rules.pendingTimeoutMs, 5_000)
+  t.equal(await app.modelListStore.handBack?.('rt', created), false, 'a store without handBack hands nothing back')
   t.equal((await app.inject({ method: 'POST', url: '/runtimes/rt/cli-update' })).statusCode, 200)
   t.equal((await app.inject({ method: 'POST', url: '/runtimes/rt/cli-update' })).statusCode, 409, 'exclusive on a custom store')
 })
@@ -117,7 +131,11 @@ t.test('a work store object: the plugin\'s timeouts are its rules; a client, key
 t.test('claimPendingWork never throws: a probe that fails or hangs answers null; a kind whose claim fails is left out', async t => {
   const store = new MemoryModelListStore()
   t.teardown(() => store.close())
-  const backend = store[kWorkBackend]() as WorkBackend & Record<string, unknown>
+  const backend = store.workStore as WorkStore & { probeNow: NonNullable<WorkStore['probeNow']> }
+  // Optional methods are found once, at start-up: the probe is swapped behind the one found.
+  const realProbeNow = backend.probeNow.bind(backend)
+  let probeNow: NonNullable<WorkStore['probeNow']> = realProbeNow
+  backend.probeNow = (runtimeId, kinds) => probeNow(runtimeId, kinds)
   const app = await register(t, { store, work: [update], heartbeatProbeTimeoutMs: 50, storeTimeoutMs: 50 })
   t.equal(await app.claimPendingWork('not a runtime id!'), null, 'an id outside the grammar')
   await app.daemonWorkStore(update).create('rt', undefined)
@@ -130,13 +148,12 @@ t.test('claimPendingWork never throws: a probe that fails or hangs answers null;
   t.same(await app.claimPendingWork('rt'), { pending_model_list: { id: list.id } }, 'the model list is still answered')
   backend.claim = claim
   t.same(Object.keys(await app.claimPendingWork('rt') ?? {}), ['pending_cli_update'], 'and the failed kind on the next heartbeat')
-  const probeNow = backend.probeNow
-  backend.probeNow = () => { throw new Error('probe broke') }
+  probeNow = () => { throw new Error('probe broke') }
   t.equal(await app.claimPendingWork('rt'), null)
-  backend.probeNow = probeNow
+  probeNow = realProbeNow
   t.equal(await app.claimPendingWork('rt'), null, 'recovered: nothing left')
   // A probe that says yes when the queues emptied meanwhile: every claim answers nothing.
-  backend.probeNow = (_runtimeId: string, kinds: string[]) => kinds.map(() => true)
+  probeNow = (_runtimeId, kinds) => kinds.map(() => true)
   t.equal(await app.claimPendingWork('rt'), null, 'a spurious yes answers null')
 })
 
@@ -144,8 +161,8 @@ t.test('a custom work store\'s handBack is used when it has one', async t => {
   const handedBack: string[] = []
   const store = Object.assign(new MapWorkStore(), { handBack: async (_rules: unknown, _rt: string, id: string) => { handedBack.push(id); return null } })
   const app = await register(t, { store })
-  const handBack = (app.modelListStore as unknown as Record<symbol, (rt: string, claim: { id: string, updated_at: string }) => Promise<boolean>>)[Symbol.for('fastify-model-list.handBack')]
-  t.equal(await handBack.call(app.modelListStore, 'rt', { id: 'some-id', updated_at: new Date().toISOString() }), false)
+  const claim = { id: 'some-id', updated_at: new Date().toISOString() } as ModelListRequest
+  t.equal(await app.modelListStore.handBack?.('rt', claim), false)
   t.same(handedBack, ['some-id'])
   let closed = 0
   store.close = async () => { closed++ }
@@ -165,12 +182,14 @@ t.test('a kind\'s store: create, fail, a report without an error, and the deadli
   const clock = new Clock()
   const app = await register(t, { work: [update], now: clock.now })
   const store = app.daemonWorkStore(update)
+  // The deadline is the record's own now: read it through the kind's face, on the store's clock.
+  const face = new Face(declaredKind(update, (app.modelListStore as ModelListOnWorkStore).rules), new Engine((app.modelListStore as ModelListOnWorkStore).workStore))
   const created = await store.create('rt', undefined)
-  t.equal(store.msUntilDeadline(created), 30_000)
+  t.equal(face.msUntilDeadline(await face.get('rt', created.id) as NonNullable<Awaited<ReturnType<Face['get']>>>), 30_000)
   const [claimed] = await store.claim('rt')
   clock.advance(1_000)
-  const running = await store.get('rt', claimed.id)
-  t.equal(store.msUntilDeadline(running as NonNullable<typeof running>), 59_000)
+  const running = await face.get('rt', claimed.id)
+  t.equal(face.msUntilDeadline(running as NonNullable<typeof running>), 59_000)
   const report = await app.inject({ method: 'POST', url: `/daemon/runtimes/rt/cli-update/${created.id}/result`, payload: { status: 'failed' } })
   t.equal(report.statusCode, 200)
   t.equal((await store.get('rt', created.id))?.error, 'daemon reported a failure without a message')
@@ -186,7 +205,7 @@ t.test('claimPendingWork: a claim that lands after its heartbeat gave up is hand
   const stream = { write: (line: string) => { lines.push(JSON.parse(line)) } }
   const store = new MemoryModelListStore()
   t.teardown(() => store.close())
-  const backend = store[kWorkBackend]() as WorkBackend
+  const backend = store.workStore
   const batch = daemonWork({ name: 'batch', result, claimBatch: 5, coalesce: false })
   const app = Fastify({ logger: { level: 'warn', stream } })
   t.teardown(() => app.close())
