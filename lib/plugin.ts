@@ -61,7 +61,8 @@ function buildStores ({ store, rules, now, keyPrefix, catalogCache }: ResolvedOp
   }
   if (store.type === 'work store') {
     const engine = new Engine(store.store)
-    return { modelListStore: new ModelListOnWorkStore(store.store, rules), modelList: engine, rules, work: engine, owned: undefined }
+    // The work store is the host's: closing the face leaves it open.
+    return { modelListStore: new ModelListOnWorkStore(store.store, rules, { closes: false }), modelList: engine, rules, work: engine, owned: undefined }
   }
   const given = store.store
   // A built-in store left as it is runs its own work store; anything else runs through its methods.

@@ -38,9 +38,12 @@ export class ModelListOnWorkStore implements ModelListStore {
   /** The model list's rules, as this store was configured. */
   readonly rules: WorkRules
   private readonly face: Face<ModelListRequest>
+  private readonly closes: boolean
 
-  constructor (workStore: WorkStore, rules: WorkRules | RulesOptions = {}) {
+  /** `closes`: whether `close()` closes the work store (false for one the host owns). */
+  constructor (workStore: WorkStore, rules: WorkRules | RulesOptions = {}, { closes = true }: { closes?: boolean } = {}) {
     this.workStore = workStore
+    this.closes = closes
     this.rules = rules instanceof WorkRules ? rules : new WorkRules(rules)
     this.face = new Face(modelListKind(this.rules, { coalesce: false, useCache: false }), new Engine(workStore))
   }
@@ -86,7 +89,7 @@ export class ModelListOnWorkStore implements ModelListStore {
   }
 
   async close (): Promise<void> {
-    await this.workStore.close()
+    if (this.closes) await this.workStore.close()
   }
 
   private wire (record: Parameters<Face['kind']['toWire']>[0] | null): ModelListRequest | null {
