@@ -1,4 +1,4 @@
-import { checkDuration, given } from './lifecycle'
+import { checkDuration, given } from './rules'
 import { InvalidOptionError } from './errors'
 
 // The catalog cache: the last catalog a daemon reported for its runtime,

@@ -5,8 +5,8 @@ const { copyFileSync, mkdirSync, readdirSync, renameSync, rmSync, writeFileSync 
 const { join } = require('node:path')
 
 const root = join(__dirname, '..')
-const luaFrom = join(root, 'lib', 'stores', 'lua')
-const luaTo = join(root, 'dist', 'stores', 'lua')
+const luaFrom = join(root, 'lib', 'store', 'redis', 'lua')
+const luaTo = join(root, 'dist', 'store', 'redis', 'lua')
 mkdirSync(luaTo, { recursive: true })
 for (const file of readdirSync(luaFrom)) {
   if (file.endsWith('.lua')) copyFileSync(join(luaFrom, file), join(luaTo, file))

@@ -9,12 +9,11 @@ import { kUseLog } from '../lib/capabilities'
 import { RedisModelListStore } from '../lib/stores/redis'
 import { hooks, hostApp, routes } from './helpers/apps'
 import { catalog } from './helpers/contract'
-import { oldLayoutReplica } from './helpers/old-layout'
 import { connect, deleteKeys, needsRedis, ready, uniquePrefix } from './helpers/redis'
 
 // Records that cannot wedge a runtime: a record hash missing a field, or
 // malformed, is removed by the script that meets it and logged once; records
-// carry their layout version; two layouts run side by side on one Redis.
+// carry their layout version.
 
 const clients: Array<{ name: string, make: () => Redis, setup: () => Promise<{ skip: string | false }> }> = [
   { name: 'ioredis-mock', make: () => new RedisMock() as unknown as Redis, setup: async () => ({ skip: false }) },
@@ -53,7 +52,7 @@ for (const client of clients) {
       await deleteKeys(redis, keyPrefix)
       redis.disconnect()
     })
-    const recordKey = (rt: string, id: string): string => `${keyPrefix}:{${rt}}:req:${id}`
+    const recordKey = (rt: string, id: string): string => `${keyPrefix}:{${rt}}:model_list:req:${id}`
 
     t.test('regression: a record hash missing a field failed every script ("attempt to compare nil with number") and wedged its runtime', async t => {
       for (const { name, status, corrupt, typed } of cases) {
@@ -89,7 +88,7 @@ for (const client of clients) {
     t.test('a queue entry that names no request is dropped, not followed', async t => {
       const store = new RedisModelListStore({ redis, keyPrefix })
       const rt = `rt-${randomUUID()}`
-      const queue = `${keyPrefix}:{${rt}}:queue`
+      const queue = `${keyPrefix}:{${rt}}:model_list:queue`
       // Ahead of the request in the queue: its deadline comes first.
       await redis.zadd(queue, Date.now() + 10_000, 'no-colon-here')
       const created = await store.create(rt)
@@ -132,38 +131,6 @@ for (const client of clients) {
       const rt = `rt-${randomUUID()}`
       const created = await store.create(rt)
       t.equal(await redis.hget(recordKey(rt, created.id), 'v'), '1')
-    })
-
-    t.test('an old and a new layout side by side on one Redis, as in a rolling deploy', async t => {
-      const old = oldLayoutReplica(redis, keyPrefix)
-      const store = new RedisModelListStore({ redis, keyPrefix })
-      const { log, removed } = capturingLog()
-      store[kUseLog](log)
-      const rt = `rt-${randomUUID()}`
-      const [a, b] = [randomUUID(), randomUUID()]
-      await old.create(rt, a)
-      const fromNew = await store.create(rt)
-      await old.create(rt, b)
-      t.equal(await redis.hget(recordKey(rt, a), 'v'), null, 'the old replica writes no version')
-
-      t.equal(await old.hasPending(rt), true)
-      t.equal((await old.create(rt, randomUUID(), true))?.id, a, 'the old replica joins the oldest, its own')
-      t.equal((await store.create(rt, { coalesce: true })).id, a, 'and so does the new one')
-      t.equal((await store.popPending(rt))?.id, a, 'the new replica claims the old one\'s request')
-      t.equal((await old.popPending(rt))?.id, fromNew.id, 'the old replica claims the new one\'s, oldest first')
-      t.equal((await store.popPending(rt))?.id, b)
-      t.equal(await store.hasPending(rt), false)
-      t.equal(await old.hasPending(rt), false)
-
-      const models = JSON.stringify({ models: catalog, supported: true })
-      t.equal((await old.settle(rt, a, 'completed', models))?.status, 'completed', 'the old replica reports on what the new one claimed')
-      t.match(await store.get(rt, a), { status: 'completed', models: catalog }, 'and the new one reads it')
-      t.equal((await store.fail(rt, fromNew.id, 'crashed'))?.status, 'failed', 'the new replica reports on what the old one claimed')
-      t.match(await old.get(rt, fromNew.id), { status: 'failed', error: 'crashed' }, 'and the old one reads it')
-      t.equal((await old.settle(rt, fromNew.id, 'completed', models))?.status, 'failed', 'a late report on either side changes nothing')
-      t.equal((await store.complete(rt, b, { models: catalog, supported: true }))?.status, 'completed')
-      t.match(await old.get(rt, b), { status: 'completed', result: models })
-      t.same(removed, [], 'neither layout looks unreadable to the new replica')
     })
   })
 }

@@ -1,6 +1,5 @@
-import { Lifecycle, type Outcome } from '../lifecycle'
-import type { OpenedWork, WorkStore } from '../store'
-import type { WorkRecord } from '../lifecycle'
+import { WorkRules } from '../rules'
+import type { OpenedWork, Outcome, WorkRecord, WorkStore } from '../store/contract'
 
 // The work store contract, written once and run unchanged against every
 // backend: the built-in ones run it in this package's tests, and a custom work
@@ -50,8 +49,8 @@ export function workStoreContract (t: ContractTest, target: WorkStoreTarget): vo
       const store = await target.make(() => clock.t)
       return { clock, store, rt: runtime() }
     }
-    const rules = new Lifecycle({ pendingTimeoutMs, runningTimeoutMs, retentionMs }, kindName)
-    const other = new Lifecycle({ pendingTimeoutMs, runningTimeoutMs, retentionMs }, otherKindName)
+    const rules = new WorkRules({ pendingTimeoutMs, runningTimeoutMs, retentionMs }, kindName)
+    const other = new WorkRules({ pendingTimeoutMs, runningTimeoutMs, retentionMs }, otherKindName)
     const open = { coalesce: false, exclusive: false, useCache: false }
     const queue = async (store: WorkStore, rt: string, params: unknown, options = {}): Promise<string> => {
       const opened = await store.open(rules, rt, { ...open, params: JSON.stringify(params), ...options })

@@ -1,10 +1,11 @@
+import type { QueuedListener } from './contract'
+
 // The signals a store hands to its listeners in this process: "a request was
 // settled" (wakes held polls) and "work was queued" (the wake-up hint). The
 // memory store emits them itself; the Redis store emits what its subscriber
 // hears, so every replica gets the signals of every other.
 
 type Wake = () => void
-type QueuedListener = (runtimeId: string, kind: string) => void
 
 export class Signals {
   // Every poll held on one request shares the one signal its settle sends.

@@ -1,70 +1,71 @@
-import { Lifecycle, modelListKind, type LifecycleOptions, type Outcome, type WorkRecord } from '../lifecycle'
-import { WorkModelListStore, type CachedResult, type OpenedWork, type OpenRequest, type WorkBackend, type WorkRules } from '../store'
-import { kHasPendingNow, kWorkBackend } from '../capabilities'
-import { resolveCatalogCache, type CatalogAction, type CatalogCacheOptions, type CatalogWindows } from '../catalog'
+import { checkFunction, given, type WorkRules } from '../../rules'
+import type { CatalogCacheOptions, CatalogWindows } from '../../catalog'
+import { newId } from '../../ids'
 import { Signals } from '../signals'
-import { checkId, newId } from '../ids'
+import type { CatalogAction, OpenedWork, OpenRequest, Outcome, QueuedListener, WorkRecord, WorkStore } from '../contract'
+import { Catalogs } from './catalogs'
 import { PendingQueue } from './pending-queue'
+import { Sweeper } from './sweeper'
 
-export interface MemoryModelListStoreOptions extends LifecycleOptions {
+export interface MemoryWorkStoreOptions {
+  /** The store's clock (epoch ms); Date.now when not given. */
+  now?: () => number
   /** The catalog cache's windows, or false for none. */
   catalogCache?: CatalogCacheOptions | false
 }
 
-// Memory is handed back on this beat even when no request arrives.
-const maxSweepIntervalMs = 10_000
 // A sweep forgets at most this many records before it lets the event loop
 // run (a timer sweep goes on at the next turn): well under a millisecond.
 const maxForgottenPerSweep = 1_000
 
-/** A runtime's lane for one kind: the model list keeps the runtime id alone, as before kinds. */
+/** A runtime's lane for one kind: its queue and its running claims. */
 function laneKey (runtimeId: string, kind: string): string {
-  return kind === modelListKind ? runtimeId : `${runtimeId} ${kind}`
+  return `${runtimeId} ${kind}`
 }
 
 /**
- * One process's store. Records of each kind sit in a map kept in order of last
- * change, so forgetting walks only what is due; each runtime has a queue of
- * pending ids per kind, so a heartbeat never looks at other runtimes' requests.
+ * One process's work store. Records of each kind sit in a map kept in order
+ * of last change, so forgetting walks only what is due; each runtime has a
+ * queue of pending ids per kind, so a heartbeat never looks at other
+ * runtimes' requests.
  */
-class MemoryBackend implements WorkBackend {
-  readonly lifecycle: Lifecycle
-  readonly signals = new Signals()
-  // The model list's records (the first kind's map of `byKind`).
-  private readonly records: Map<string, WorkRecord>
-  // Each kind's records and rules: kinds keep records for their own retention.
+export class MemoryWorkStore implements WorkStore {
+  private readonly clock: () => number
+  private readonly signals = new Signals()
+  // Each kind's records and its rules as last given: kinds keep records for their own retention.
   private readonly byKind = new Map<string, { records: Map<string, WorkRecord>, rules: WorkRules }>()
   private readonly queues = new Map<string, PendingQueue>()
   // Claimed ids per lane: a stale catalog queues no refresh, and an exclusive kind no second request, while one runs.
   private readonly running = new Map<string, Set<string>>()
-  // Kept in order of storing, so forgetting visits only what is due.
-  private readonly catalogs = new Map<string, CachedResult>()
-  private readonly catalogWindows: CatalogWindows | null
-  private readonly sweeper: NodeJS.Timeout
-  private sweepingOn: NodeJS.Immediate | undefined
+  private readonly catalogs: Catalogs
+  private readonly sweeper: Sweeper
 
-  constructor (lifecycle: Lifecycle, catalogWindows: CatalogWindows | null) {
-    this.lifecycle = lifecycle
-    this.catalogWindows = catalogWindows
-    this.records = this.kind(lifecycle).records
-    this.sweeper = setInterval(() => this.sweepAll(), Math.min(lifecycle.retentionMs, maxSweepIntervalMs))
-    this.sweeper.unref()
+  constructor (options: MemoryWorkStoreOptions = {}) {
+    this.clock = checkFunction('now', given(options.now, Date.now))
+    this.catalogs = new Catalogs(options.catalogCache)
+    this.sweeper = new Sweeper(() => this.sweep(this.now()))
+  }
+
+  now (): number {
+    return this.clock()
   }
 
   private kind (rules: WorkRules): { records: Map<string, WorkRecord>, rules: WorkRules } {
     let kind = this.byKind.get(rules.kind)
     if (kind === undefined) this.byKind.set(rules.kind, kind = { records: new Map(), rules })
+    kind.rules = rules
+    this.sweeper.retention(rules.retentionMs)
     return kind
   }
 
   async open (rules: WorkRules, runtimeId: string, request: OpenRequest): Promise<OpenedWork> {
-    const now = this.lifecycle.now()
+    const now = this.now()
     this.sweep(now)
     const lane = laneKey(runtimeId, rules.kind)
     const cached = request.useCache ? this.catalogs.get(runtimeId) : undefined
     if (cached !== undefined) {
       // A catalog is kept only while it may be served (the sweep forgets it after).
-      const refresh = now - cached.storedAt > (this.catalogWindows as CatalogWindows).revalidateAfterMs && this.live(rules, lane, runtimeId, now) === undefined
+      const refresh = now - cached.storedAt > (this.catalogs.windows as CatalogWindows).revalidateAfterMs && this.live(rules, lane, runtimeId, now) === undefined
       if (refresh) this.enqueue(rules, lane, runtimeId, now, request.params)
       return { cached: { ...cached }, queued: refresh }
     }
@@ -108,7 +109,7 @@ class MemoryBackend implements WorkBackend {
   }
 
   async get (rules: WorkRules, runtimeId: string, id: string): Promise<WorkRecord | null> {
-    const record = this.read(rules, runtimeId, id, this.lifecycle.now())
+    const record = this.read(rules, runtimeId, id, this.now())
     return record === undefined ? null : { ...record }
   }
 
@@ -116,21 +117,18 @@ class MemoryBackend implements WorkBackend {
     return this.probeNow(runtimeId, kinds)
   }
 
-  /** A synchronous probe: the heartbeat skips a timer and a promise. */
   probeNow (runtimeId: string, kinds: readonly string[]): boolean[] {
-    return kinds.map(kind => this.hasPendingNow(runtimeId, kind))
-  }
-
-  hasPendingNow (runtimeId: string, kind: string = modelListKind): boolean {
-    // Most heartbeats end here: no queue, no clock read, no allocation.
-    const lane = laneKey(runtimeId, kind)
-    if (!this.queues.has(lane)) return false
-    const known = this.byKind.get(kind)
-    return known !== undefined && this.claimable(known.rules, lane, runtimeId, this.lifecycle.now()) !== undefined
+    return kinds.map(kind => {
+      // Most heartbeats end here: no queue, no clock read, no allocation.
+      const lane = laneKey(runtimeId, kind)
+      if (!this.queues.has(lane)) return false
+      const known = this.byKind.get(kind)
+      return known !== undefined && this.claimable(known.rules, lane, runtimeId, this.now()) !== undefined
+    })
   }
 
   async claim (rules: WorkRules, runtimeId: string, max: number): Promise<WorkRecord[]> {
-    const now = this.lifecycle.now()
+    const now = this.now()
     const lane = laneKey(runtimeId, rules.kind)
     const claimed: WorkRecord[] = []
     while (claimed.length < max) {
@@ -148,20 +146,20 @@ class MemoryBackend implements WorkBackend {
   }
 
   async settle (rules: WorkRules, runtimeId: string, id: string, outcome: Outcome, cache: CatalogAction): Promise<WorkRecord | null> {
-    const now = this.lifecycle.now()
+    const now = this.now()
     const record = this.read(rules, runtimeId, id, now)
     if (record === undefined) return null
     if (rules.settle(record, outcome, now)) {
       this.touch(record)
       this.unclaim(laneKey(runtimeId, rules.kind), id)
-      this.applyCatalog(runtimeId, cache, record.result, now)
+      this.catalogs.apply(runtimeId, cache, record.result, now)
       this.signals.emitSettled(runtimeId, id)
     }
     return { ...record }
   }
 
   async handBack (rules: WorkRules, runtimeId: string, id: string, claimedAt: number): Promise<WorkRecord | null> {
-    const now = this.lifecycle.now()
+    const now = this.now()
     const record = this.read(rules, runtimeId, id, now)
     if (record === undefined || !rules.isClaim(record, claimedAt)) return null
     rules.handBack(record, now)
@@ -174,18 +172,19 @@ class MemoryBackend implements WorkBackend {
     return { ...record }
   }
 
-  private applyCatalog (runtimeId: string, cache: CatalogAction, result: string | undefined, now: number): void {
-    if (this.catalogWindows === null || cache === 'keep') return
-    this.catalogs.delete(runtimeId)
-    if (cache === 'store') this.catalogs.set(runtimeId, { result: result as string, storedAt: now })
+  // Held polls and hints are heard in this process as they happen.
+  async watchSettled (runtimeId: string, id: string, wake: () => void): Promise<() => void> {
+    return this.signals.watchSettled(runtimeId, id, wake)
   }
 
-  // Held polls and hints are heard in this process as they happen.
-  async listen (): Promise<void> {}
+  onQueued (listener: QueuedListener): () => void {
+    return this.signals.onQueued(listener)
+  }
+
+  async listening (): Promise<void> {}
 
   async close (): Promise<void> {
-    clearInterval(this.sweeper)
-    clearImmediate(this.sweepingOn)
+    this.sweeper.close()
   }
 
   /** A record of the kind as of `now`: forgotten ones dropped, due timeouts applied. */
@@ -255,12 +254,12 @@ class MemoryBackend implements WorkBackend {
   }
 
   /**
-   * Forgets what is due, oldest change first in each kind: costs what it
-   * forgets, not what is stored, and at most `maxForgottenPerSweep` records.
-   * True when more are due.
+   * Forgets what is due, oldest change first in each kind (by that kind's
+   * retention): costs what it forgets, not what is stored, and at most
+   * `maxForgottenPerSweep` records. True when more are due.
    */
   private sweep (now: number): boolean {
-    this.sweepCatalogs(now)
+    this.catalogs.sweep(now)
     let budget = maxForgottenPerSweep
     for (const { records, rules } of this.byKind.values()) {
       for (const record of records.values()) {
@@ -270,41 +269,5 @@ class MemoryBackend implements WorkBackend {
       }
     }
     return false
-  }
-  // Catalogs are few (one per runtime) and leave in the order they were stored.
-  private sweepCatalogs (now: number): void {
-    if (this.catalogWindows === null) return
-    for (const [runtimeId, cached] of this.catalogs) {
-      if (now - cached.storedAt < this.catalogWindows.serveWindowMs) return
-      this.catalogs.delete(runtimeId)
-    }
-  }
-
-  /** The timer's sweep: goes on, a bounded slice per turn of the event loop, until nothing is due. */
-  private sweepAll (): void {
-    // The interval may fire while a sweep goes on: one sweep at a time.
-    clearImmediate(this.sweepingOn)
-    this.sweepingOn = undefined
-    // Not unref'd: Node runs an unref'd immediate only while a ref'd one is
-    // queued, so an idle server's sweep stopped after its first slices. The
-    // chain ends when nothing is due, and close() clears it.
-    if (this.sweep(this.lifecycle.now())) this.sweepingOn = setImmediate(() => this.sweepAll())
-  }
-}
-
-export class MemoryModelListStore extends WorkModelListStore {
-  declare protected readonly backend: MemoryBackend
-
-  constructor (options: MemoryModelListStoreOptions = {}) {
-    super(new MemoryBackend(new Lifecycle(options), resolveCatalogCache(options.catalogCache)))
-  }
-
-  [kHasPendingNow] (runtimeId: string): boolean {
-    checkId('runtimeId', runtimeId)
-    return this.backend.hasPendingNow(runtimeId)
-  }
-
-  [kWorkBackend] (): WorkBackend {
-    return this.backend
   }
 }

@@ -1,10 +1,10 @@
-import { modelListKind } from '../lifecycle'
+import { InvalidOptionError } from '../../errors'
+import { modelListKind } from '../../rules'
 
 // The Redis key layout, in one place. Every key of a runtime carries the hash
 // tag {runtimeId}, so a Cluster spreads runtimes over its masters and no script
-// spans two slots. Each kind of work has its own keys under the runtime's tag,
-// named with the kind; the model list (the first kind) keeps the names it had
-// before there were other kinds, so records written then read the same.
+// spans two slots. Each kind of work, the model list included, has its own
+// keys under the runtime's tag, named with the kind:
 //
 //   <prefix>:{<runtimeId>}:<kind>:queue            sorted set of pending requests, scored
 //                                                   by deadline; members '<sequence>:<requestId>'
@@ -13,18 +13,17 @@ import { modelListKind } from '../lifecycle'
 //   <prefix>:{<runtimeId>}:<kind>:req:<requestId>  hash: s status, c created, u updated, d deadline,
 //                                                   r result, e error, m queue member, p params,
 //                                                   v layout (see lua/lifecycle.lua)
-//   <prefix>:{<runtimeId>}:catalog                 the model list's catalog: hash r the last
+//   <prefix>:{<runtimeId>}:model_list:catalog      the model list's catalog: hash r the last
 //                                                   catalog (result JSON), t when stored;
 //                                                   expires serveWindowMs after it was stored
-// where ':<kind>' is left out for the model list ('<prefix>:{rt}:queue', '<prefix>:{rt}:req:<id>').
+//
 // Each other key expires the kind's `retentionMs` after its last change.
 // Channels (classic pub/sub, published from inside the scripts, each heard by
 // one subscriber connection per store; the client's own keyPrefix leads both):
 //   <prefix>:settled   '<runtimeId> <requestId>' when a report is accepted (wakes held polls)
 //   <prefix>:queued    '<runtimeId> <kind>' when a request is queued (the wake-up hint)
 
-/** A kind name that would make one kind's key another's ('<prefix>:{rt}:req:queue'). */
-export const reservedKindNames: readonly string[] = ['req']
+export const defaultKeyPrefix = 'model-list'
 
 export interface KindKeys {
   queue: string
@@ -39,14 +38,22 @@ export function runtimeKey (keyPrefix: string, runtimeId: string): string {
 }
 
 export function kindKeys (keyPrefix: string, runtimeId: string, kind: string): KindKeys {
-  const base = kind === modelListKind ? runtimeKey(keyPrefix, runtimeId) : `${runtimeKey(keyPrefix, runtimeId)}:${kind}`
+  const base = `${runtimeKey(keyPrefix, runtimeId)}:${kind}`
   return { queue: `${base}:queue`, seq: `${base}:seq`, running: `${base}:running`, records: `${base}:req:` }
 }
 
 export function catalogKey (keyPrefix: string, runtimeId: string): string {
-  return `${runtimeKey(keyPrefix, runtimeId)}:catalog`
+  return `${runtimeKey(keyPrefix, runtimeId)}:${modelListKind}:catalog`
 }
 
 export function channels (prefix: string): { settled: string, queued: string } {
   return { settled: `${prefix}:settled`, queued: `${prefix}:queued` }
+}
+
+// A brace would move the hash tag off the runtime id.
+export function checkKeyPrefix (keyPrefix: unknown): string {
+  if (typeof keyPrefix !== 'string' || keyPrefix === '' || /[{}]/.test(keyPrefix)) {
+    throw new InvalidOptionError(`keyPrefix must be a non-empty string without '{' or '}', got ${JSON.stringify(keyPrefix)}`)
+  }
+  return keyPrefix
 }

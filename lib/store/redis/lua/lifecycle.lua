@@ -1,5 +1,5 @@
 -- Shared by every script (prepended when loaded). The rules' numbers and words
--- come from the caller (lib/lifecycle.ts, one set per kind of work); this file
+-- come from the caller (lib/rules.ts, one set per kind of work); this file
 -- only keeps the state, the same for every kind.
 --
 -- ARGV[1] now (ms), or '' for the Redis server's own clock, ARGV[2] retention
@@ -7,7 +7,7 @@
 -- script's own arguments follow.
 -- A record is a hash: s status, c created, u updated, d deadline, r result,
 -- e error, m its member in the runtime's queue, p params, v the layout it was
--- written in (records from before `v` have the same fields and read the same).
+-- written in (for the next change of layout; nothing reads it yet).
 -- Scripts hold a record as a table by those names and answer it the way
 -- HGETALL does (field, value, ...), so a new field touches this file alone.
 

@@ -1,0 +1,198 @@
+import type { FastifyBaseLogger } from 'fastify'
+import { checkFunction, given, type WorkRules } from '../../rules'
+import { resolveCatalogCache, type CatalogCacheOptions, type CatalogWindows } from '../../catalog'
+import { InvalidOptionError } from '../../errors'
+import { newId } from '../../ids'
+import { Signals } from '../signals'
+import type { CatalogAction, OpenedWork, OpenRequest, Outcome, QueuedListener, WorkRecord, WorkStore } from '../contract'
+import type { RedisClient } from './client'
+import { ServerClock } from './clock'
+import { catalogKey, channels, checkKeyPrefix, defaultKeyPrefix, kindKeys, type KindKeys } from './keys'
+import { readReply, type Reply } from './reply'
+import { defineScripts, type Scripts } from './scripts'
+import { Subscriber } from './subscriber'
+
+export interface RedisWorkStoreOptions {
+  /** An ioredis 5 or 6 `Redis` or `Cluster`; the host's, never closed by the store. */
+  redis: RedisClient
+  /** Key namespace; no `{` or `}`, which would move the hash tag. */
+  keyPrefix?: string
+  /**
+   * The store's clock (epoch ms), which stamps every record. Without it every
+   * time is the Redis server's (its TIME), so replicas agree on deadlines.
+   * ioredis-mock needs one: its TIME's milliseconds are noise.
+   */
+  now?: () => number
+  /** The catalog cache's windows, or false for none. */
+  catalogCache?: CatalogCacheOptions | false
+}
+
+function warnUnreadable (keys: string[]): void {
+  process.emitWarning(`removed unreadable work records (a field missing or malformed: edited by hand, or written by another version): ${keys.join(', ')}`, 'FastifyModelListWarning')
+}
+
+/**
+ * The work store on Redis, shared by every replica: each operation is one
+ * round trip (one script, or one plain command), atomic inside Redis. The key
+ * layout is written down in ./keys.ts, the scripts in ./lua.
+ */
+export class RedisWorkStore implements WorkStore {
+  private readonly redis: RedisClient
+  private readonly scripts: Scripts
+  private readonly keyPrefix: string
+  /** The instant scripts take as now: '' has them read the Redis server's clock. */
+  private readonly stamp: () => number | ''
+  private readonly clock: (() => number) | undefined
+  private readonly serverClock: ServerClock | undefined
+  private readonly catalogWindows: CatalogWindows | null
+  private readonly queuedChannel: string
+  private readonly settledChannel: string
+  private readonly signals = new Signals()
+  private readonly subscriber: Subscriber
+  // Each unreadable record is removed by the script that meets it, so each is told once.
+  private unreadable: (keys: string[]) => void = warnUnreadable
+
+  constructor (options: RedisWorkStoreOptions) {
+    const { redis } = options ?? {}
+    if (typeof redis?.defineCommand !== 'function') {
+      throw new InvalidOptionError('redis must be an ioredis Redis or Cluster client')
+    }
+    this.redis = redis
+    this.keyPrefix = checkKeyPrefix(given(options.keyPrefix, defaultKeyPrefix))
+    if (options.now === undefined) {
+      // This process then counts down to deadlines by the server's clock as it last read it.
+      this.serverClock = new ServerClock()
+      this.stamp = () => ''
+    } else {
+      this.clock = checkFunction('now', options.now)
+      // By `now()`, so a subclass's clock is the one that stamps.
+      this.stamp = () => this.now()
+    }
+    this.catalogWindows = resolveCatalogCache(options.catalogCache)
+    this.scripts = defineScripts(redis)
+    // Channels are not keys: the client's keyPrefix is not applied to them, so we do.
+    const clientPrefix = (redis as { options?: { keyPrefix?: string } }).options?.keyPrefix ?? ''
+    const { settled, queued } = channels(`${clientPrefix}${this.keyPrefix}`)
+    this.settledChannel = settled
+    this.queuedChannel = queued
+    this.subscriber = new Subscriber({ redis, channels: { settled, queued }, signals: this.signals })
+  }
+
+  /** The given clock; without one, the Redis server's as last read. */
+  now (): number {
+    return this.clock !== undefined ? this.clock() : (this.serverClock as ServerClock).now()
+  }
+
+  useLog (log: FastifyBaseLogger): void {
+    this.unreadable = keys => log.warn({ keys }, 'fastify-model-list: removed unreadable records (a field missing or malformed: edited by hand, or written by another version)')
+    this.subscriber.useLog(log)
+  }
+
+  private keys (runtimeId: string, kind: string): KindKeys {
+    return kindKeys(this.keyPrefix, runtimeId, kind)
+  }
+
+  private read (rules: WorkRules, runtimeId: string, reply: unknown): Reply {
+    const read = readReply(rules.kind, runtimeId, reply)
+    if (read.discarded.length > 0) this.unreadable(read.discarded)
+    return read
+  }
+
+  // The arguments every script starts with (see lua/lifecycle.lua).
+  private common (rules: WorkRules): [number | '', number, string, string] {
+    return [this.stamp(), rules.retentionMs, rules.pendingTimeoutError, rules.runningTimeoutError]
+  }
+
+  async open (rules: WorkRules, runtimeId: string, request: OpenRequest): Promise<OpenedWork> {
+    const id = newId()
+    const windows = this.catalogWindows
+    const keys = this.keys(runtimeId, rules.kind)
+    const reply = await this.scripts.open(
+      keys.queue, keys.seq, keys.records + id, catalogKey(this.keyPrefix, runtimeId), keys.running, keys.records,
+      ...this.common(rules), id, rules.pendingTimeoutMs, request.coalesce ? '1' : '0',
+      request.useCache && windows !== null ? '1' : '0', windows?.serveWindowMs ?? 0, windows?.revalidateAfterMs ?? 0,
+      this.queuedChannel, runtimeId, rules.kind, request.exclusive ? '1' : '0', request.params ?? '')
+    const { fields, records } = this.read(rules, runtimeId, reply)
+    const queued = fields.get('queued') === '1'
+    switch (fields.get('opened')) {
+      case 'busy': return { busy: fields.get('busy') as string }
+      case 'cached': return { cached: { result: fields.get('result') as string, storedAt: Number(fields.get('at')) }, queued }
+      default: return { record: records[0], queued }
+    }
+  }
+
+  async get (rules: WorkRules, runtimeId: string, id: string): Promise<WorkRecord | null> {
+    const reply = await this.scripts.get(this.keys(runtimeId, rules.kind).records + id, ...this.common(rules), id)
+    const { fields, records } = this.read(rules, runtimeId, reply)
+    this.serverClock?.heard(fields.get('now'))
+    return records[0] ?? null
+  }
+
+  async probe (runtimeId: string, kinds: readonly string[]): Promise<boolean[]> {
+    // Only the clock of the common arguments matters to a count.
+    const queues = kinds.map(kind => this.keys(runtimeId, kind).queue)
+    const counts = await this.scripts.probe(kinds.length)(...queues, this.stamp(), 0, '', '') as number[]
+    return counts.map(count => count > 0)
+  }
+
+  // The heartbeat's probe. For one kind one plain command, no script, no
+  // clock: claims and reports take their entries out of the queue and only
+  // entries past their deadline linger there (until a script meets them), so
+  // a count may be a spurious "maybe", never a wrong "no". Several kinds in
+  // one round trip need the script.
+  async mayHavePending (runtimeId: string, kinds: readonly string[]): Promise<boolean[]> {
+    if (kinds.length !== 1) return await this.probe(runtimeId, kinds)
+    return [await this.redis.zcard(this.keys(runtimeId, kinds[0]).queue) > 0]
+  }
+
+  async claim (rules: WorkRules, runtimeId: string, max: number): Promise<WorkRecord[]> {
+    const keys = this.keys(runtimeId, rules.kind)
+    const reply = await this.scripts.claim(keys.queue, keys.running, keys.records, ...this.common(rules), rules.runningTimeoutMs, max)
+    return this.read(rules, runtimeId, reply).records
+  }
+
+  async settle (rules: WorkRules, runtimeId: string, id: string, outcome: Outcome, cache: CatalogAction): Promise<WorkRecord | null> {
+    const payload = outcome.status === 'completed' ? outcome.result : outcome.error
+    const windows = this.catalogWindows
+    const keys = this.keys(runtimeId, rules.kind)
+    const reply = await this.scripts.settle(
+      keys.records + id, keys.queue, catalogKey(this.keyPrefix, runtimeId), keys.running,
+      ...this.common(rules), id, outcome.status, payload,
+      windows === null ? 'keep' : cache, windows?.serveWindowMs ?? 0, this.settledChannel, runtimeId)
+    return this.read(rules, runtimeId, reply).records[0] ?? null
+  }
+
+  async handBack (rules: WorkRules, runtimeId: string, id: string, claimedAt: number): Promise<WorkRecord | null> {
+    const keys = this.keys(runtimeId, rules.kind)
+    const reply = await this.scripts.handBack(keys.records + id, keys.queue, keys.running, ...this.common(rules),
+      id, claimedAt, rules.pendingTimeoutMs)
+    return this.read(rules, runtimeId, reply).records[0] ?? null
+  }
+
+  async watchSettled (runtimeId: string, id: string, wake: () => void): Promise<() => void> {
+    const unwatch = this.signals.watchSettled(runtimeId, id, wake)
+    try {
+      await this.subscriber.listening()
+    } catch (error) {
+      unwatch()
+      throw error
+    }
+    return unwatch
+  }
+
+  onQueued (listener: QueuedListener): () => void {
+    const off = this.signals.onQueued(listener)
+    // A hint missed while the subscriber connects costs only latency: the next heartbeat claims.
+    this.subscriber.start()
+    return off
+  }
+
+  async listening (): Promise<void> {
+    await this.subscriber.listening()
+  }
+
+  async close (): Promise<void> {
+    // The client is the host's; the subscriber is ours.
+    this.subscriber.close()
+  }
+}
