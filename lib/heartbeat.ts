@@ -1,75 +1,129 @@
 import type { FastifyBaseLogger, FastifyRequest } from 'fastify'
-import type { ModelListRequest, PendingModelList } from './schemas'
-import type { ModelListStore } from './store'
-import type { StoreCapabilities } from './capabilities'
 import { bounded, StoreTimeoutError } from './bounded'
+import { checkId } from './ids'
 import { OutageLog } from './outage-log'
+import type { Face } from './kinds/face'
+import type { DaemonWork, PendingWork } from './kinds/declare'
+import type { PendingModelList } from './schemas'
+import type { Engine } from './store/features'
+import type { WorkRecord } from './store/contract'
 
 export type ClaimPendingModelList = (runtimeId: string, request?: FastifyRequest) => Promise<PendingModelList | null>
 
-/**
- * The heartbeat's claim: a cheap probe first (almost every heartbeat ends there),
- * then the claim. It never throws: a store that fails or hangs costs the
- * heartbeat its bound and answers null. A claim that lands after its heartbeat
- * gave up is handed back (claimable again) where the store can; elsewhere it
- * ends as `timeout`.
- * Given the host's request, it logs on that request's logger (its id on the line).
- */
-export function makeClaimPendingModelList (
-  store: ModelListStore,
-  { hasPendingNow, mayHavePending, handBack }: StoreCapabilities,
-  log: FastifyBaseLogger,
-  probeTimeoutMs: number,
-  storeTimeoutMs: number,
-  now: () => number
-): ClaimPendingModelList {
-  const outage = new OutageLog('fastify-model-list: heartbeat claim failed', now)
-  // The cheapest probe the store has: a spurious true only costs the claim below.
-  const probe = mayHavePending ?? ((runtimeId: string) => store.hasPending(runtimeId))
+export interface ClaimPendingWork {
+  /**
+   * Claims for every kind in one call, probing all of them in one store round
+   * trip; answers a key per kind that had work, or null. Never throws. Type it
+   * with the kinds given to `work`: `app.claimPendingWork<typeof work>(runtimeId)`.
+   */
+  <Kinds extends readonly DaemonWork[] = []>(runtimeId: string, request?: FastifyRequest): Promise<PendingWork<Kinds> | null>
+}
 
-  return async function claimPendingModelList (runtimeId, request) {
-    const requestLog = request?.log ?? log
-    let operation = 'hasPending'
-    let claim: Promise<ModelListRequest | null> | undefined
+type Answer = Record<string, unknown>
+
+export interface HeartbeatOptions {
+  log: FastifyBaseLogger
+  probeTimeoutMs: number
+  storeTimeoutMs: number
+  /** The clock of the outage log's intervals. */
+  now: () => number
+}
+
+/** Kinds that share an engine: probed together, in one round trip. */
+interface Group {
+  engine: Engine
+  names: string[]
+}
+
+function groupsOf (faces: readonly Face[]): Group[] {
+  const groups: Group[] = []
+  for (const face of faces) {
+    const group = groups.find(known => known.engine === face.engine)
+    if (group === undefined) groups.push({ engine: face.engine, names: [face.kind.name] })
+    else group.names.push(face.kind.name)
+  }
+  return groups
+}
+
+/**
+ * The heartbeat's claim for the kinds given: one probe per engine (one round
+ * trip whatever the number of kinds; almost every heartbeat ends there), then
+ * a claim for each kind that has work, side by side. It never throws: a store
+ * that fails or hangs costs the heartbeat its bound and answers null. A kind
+ * whose claim fails is left out and logged; what the others claimed is still
+ * answered. A claim that lands after its heartbeat gave up is handed back
+ * where the store can; elsewhere it ends as `timeout`. Given the host's
+ * request, it logs on that request's logger (its id on the line).
+ */
+export function makeHeartbeat (kinds: readonly Face[], { log, probeTimeoutMs, storeTimeoutMs, now }: HeartbeatOptions): (runtimeId: string, request?: FastifyRequest) => Promise<Answer | null> {
+  const outage = new OutageLog('fastify-model-list: heartbeat claim failed', now)
+  const groups = groupsOf(kinds)
+  // Faces in the order their probes answer.
+  const faces = groups.flatMap(group => kinds.filter(face => face.engine === group.engine))
+  const [only] = groups
+  // One store in this process answers at once: no timer, no promise.
+  const probeNow = groups.length === 1 ? only.engine.probeNow : undefined
+  const probe = async (runtimeId: string): Promise<boolean[]> => groups.length === 1
+    ? await only.engine.mayHavePending(runtimeId, only.names)
+    : (await Promise.all(groups.map(async ({ engine, names }) => engine.probeNow?.(runtimeId, names) ?? await engine.mayHavePending(runtimeId, names)))).flat()
+
+  return async function heartbeat (runtimeId, request) {
+    const logger = request?.log ?? log
+    let pending: boolean[]
     try {
-      const pending = hasPendingNow !== undefined
-        ? hasPendingNow(runtimeId)
-        : await bounded(operation, probeTimeoutMs, () => probe(runtimeId))
-      let claimed = null
-      // A spurious "true" is harmless: popPending answers null when the queue emptied meanwhile.
-      if (pending) {
-        operation = 'popPending'
-        claimed = await bounded(operation, storeTimeoutMs, () => (claim = store.popPending(runtimeId)))
-      }
-      if (outage.active) outage.recovered(requestLog)
-      return claimed === null ? null : { id: claimed.id }
+      checkId('runtimeId', runtimeId)
+      pending = probeNow !== undefined ? probeNow(runtimeId, only.names) : await bounded('probe', probeTimeoutMs, async () => await probe(runtimeId))
     } catch (error) {
-      outage.failed(requestLog, operation, error, { runtimeId })
-      if (error instanceof StoreTimeoutError && claim !== undefined && handBack !== undefined) {
-        handBackLate(claim, runtimeId, handBack, requestLog)
-      }
+      outage.failed(logger, 'probe', error, { runtimeId })
       return null
     }
+    if (!pending.includes(true)) {
+      if (outage.active) outage.recovered(logger)
+      return null
+    }
+    // A spurious "maybe" is harmless: the claim answers nothing when the queue emptied meanwhile.
+    const claims = faces.map((face, i) => pending[i] ? face.claim(runtimeId) : undefined)
+    const settled = await Promise.allSettled(claims.map(async claim => claim === undefined ? [] : await bounded('claim', storeTimeoutMs, async () => await claim)))
+    let answer: Answer | null = null
+    let failed = false
+    settled.forEach((claim, i) => {
+      const face = faces[i]
+      if (claim.status === 'rejected') {
+        failed = true
+        outage.failed(logger, 'claim', claim.reason, { runtimeId, kind: face.kind.name })
+        if (claim.reason instanceof StoreTimeoutError && face.engine.handBack !== undefined) handBackLate(claims[i] as Promise<WorkRecord[]>, runtimeId, face, logger)
+      } else if (claim.value.length > 0) {
+        (answer ??= {})[face.kind.key] = face.kind.pending(claim.value)
+      }
+    })
+    if (!failed && outage.active) outage.recovered(logger)
+    return answer
   }
 }
 
-/** Once an abandoned claim lands, hands it back, so the next heartbeat claims it again. */
-function handBackLate (
-  claim: Promise<ModelListRequest | null>,
-  runtimeId: string,
-  handBack: NonNullable<StoreCapabilities['handBack']>,
-  log: FastifyBaseLogger
-): void {
+/** Once a claim its heartbeat gave up on lands, hands back what it took, so the next heartbeat claims it again. */
+function handBackLate (claim: Promise<WorkRecord[]>, runtimeId: string, face: Face, log: FastifyBaseLogger): void {
+  const kind = face.kind.name
   claim.then(async landed => {
-    if (landed === null) return
-    const handedBack = await handBack(runtimeId, landed)
-    log.warn({ runtimeId, requestId: landed.id, handedBack },
-      handedBack
-        ? 'fastify-model-list: a claim landed after its heartbeat gave up: handed back to the queue'
-        : 'fastify-model-list: a claim landed after its heartbeat gave up and changed before it could be handed back')
+    // Newest first: each goes back to the front of its queue, so a batch keeps its order.
+    for (const claimed of [...landed].reverse()) {
+      const handedBack = await face.handBack(runtimeId, claimed)
+      log.warn({ runtimeId, kind, requestId: claimed.id, handedBack },
+        handedBack
+          ? 'fastify-model-list: a claim landed after its heartbeat gave up: handed back to the queue'
+          : 'fastify-model-list: a claim landed after its heartbeat gave up and changed before it could be handed back')
+    }
   }, () => {
     // The claim failed after all: nothing was taken, nothing to hand back.
   }).catch((error: unknown) => {
-    log.error({ err: error, runtimeId }, 'fastify-model-list: handing back a late claim failed; it ends as timeout')
+    log.error({ err: error, runtimeId, kind }, 'fastify-model-list: handing back a late claim failed; it ends as timeout')
   })
+}
+
+/** `claimPendingModelList`: the heartbeat for the model list alone, answering its `{ id }`. */
+export function modelListOnly (heartbeat: (runtimeId: string, request?: FastifyRequest) => Promise<Answer | null>): ClaimPendingModelList {
+  return async function claimPendingModelList (runtimeId, request) {
+    const answer = await heartbeat(runtimeId, request)
+    return answer === null ? null : answer.pending_model_list as PendingModelList
+  }
 }

@@ -1,24 +1,22 @@
 import type { FastifyBaseLogger } from 'fastify'
-import type { StoreCapabilities } from './capabilities'
+import type { Engine } from './store/features'
 import { bounded } from './bounded'
 
 /**
- * The wake-up hint. A store that carries it (the built-in ones) calls it on
- * every replica whenever work is queued (with its kind); otherwise the replica that queued
- * calls it itself. Best effort: a hint that throws or rejects is logged.
- * Answers what a route calls after it queued work, what the app waits for
- * before it is ready (other replicas' hints heard, within `readyWithinMs`),
- * and how to stop listening.
+ * The wake-up hint: called on every replica whenever work is queued (with its
+ * kind), as the stores' signals carry it; a store without signals of its own
+ * is heard in this process. Best effort: a hint that throws or rejects is
+ * logged. Answers what the app waits for before it is ready (other replicas'
+ * hints heard, within `readyWithinMs`), and how to stop listening.
  */
 export function wireHints (
   notify: ((runtimeId: string, kind: string) => unknown) | undefined,
-  { onPendingWork, listening }: StoreCapabilities,
+  /** Each engine, and (when it shares hints with another) the kinds it hints for. */
+  listeners: ReadonlyArray<{ engine: Engine, kinds: ReadonlySet<string> | undefined }>,
   log: FastifyBaseLogger,
   readyWithinMs: number
-): { afterQueued: (runtimeId: string, kind: string) => void, ready: () => Promise<void>, close: () => void } {
-  const nothing = (): void => {}
-  const ready = async (): Promise<void> => {}
-  if (notify === undefined) return { afterQueued: nothing, ready, close: nothing }
+): { ready: () => Promise<void>, close: () => void } {
+  if (notify === undefined) return { ready: async () => {}, close: () => {} }
   const hint = (runtimeId: string, kind: string): void => {
     const failed = (error: unknown): void => { log.warn({ err: error, runtimeId, kind }, 'fastify-model-list: notifyPendingWork failed') }
     try {
@@ -28,17 +26,20 @@ export function wireHints (
       failed(error)
     }
   }
-  if (onPendingWork === undefined) return { afterQueued: hint, ready, close: nothing }
-  const close = onPendingWork(hint)
-  if (listening === undefined) return { afterQueued: nothing, ready, close }
+  const engines = listeners.map(({ engine }) => engine)
+  const stops = listeners.map(({ engine, kinds }) => engine.onQueued(kinds === undefined ? hint : (runtimeId, kind) => { if (kinds.has(kind)) hint(runtimeId, kind) }))
+  for (const engine of engines) {
+    // In the background: a subscriber that cannot connect yet keeps trying, and
+    // a hint missed meanwhile costs only latency (the next heartbeat claims).
+    engine.listening().catch(() => {})
+  }
   return {
-    afterQueued: nothing,
     // A store that cannot listen yet (Redis down) does not hold the start-up: it keeps trying.
     ready: async () => {
-      await bounded('listen', readyWithinMs, listening).catch((error: unknown) => {
+      await Promise.all(engines.map(async engine => await bounded('listen', readyWithinMs, engine.listening).catch((error: unknown) => {
         log.warn({ err: error }, 'fastify-model-list: hints from other replicas are not heard yet')
-      })
+      })))
     },
-    close
+    close: () => { for (const stop of stops) stop() }
   }
 }

@@ -3,9 +3,11 @@ import { fastifyModelList } from './plugin'
 export { fastifyModelList }
 export default fastifyModelList
 export type { FastifyModelListOptions, RuntimeInfo } from './options'
-export type { ModelListStore, ModelListResult } from './store'
-export { MemoryModelListStore, type MemoryModelListStoreOptions } from './stores/memory'
-export { RedisModelListStore, type RedisModelListStoreOptions } from './stores/redis'
+export type { ModelListStore } from './kinds/model-list-store'
+export type { ModelListResult } from './kinds/model-list'
+export { MemoryModelListStore, type MemoryModelListStoreOptions } from './store/memory'
+export { RedisModelListStore, type RedisModelListStoreOptions } from './store/redis'
+export type { RedisClient } from './store/redis/client'
 export {
   ThinkingLevel,
   ModelThinking,
@@ -14,12 +16,12 @@ export {
   ModelListStatus,
   ModelListRequest,
   ModelListReport,
-  PendingModelList
+  PendingModelList,
+  WorkRequest
 } from './schemas'
-export { daemonWork, type DaemonWork, type DaemonWorkOptions, type PendingWork, type PendingWorkItem, type WorkParams, type WorkResult } from './work/declare'
-export { WorkRequest } from './work/request'
-export type { WorkKindStore } from './work/kind-store'
-export type { ClaimPendingWork } from './work/heartbeat'
-export type { WorkStore, WorkRules, OpenRequest, OpenedWork, CachedResult } from './store'
-export type { WorkRecord, WorkStatus, Outcome } from './lifecycle'
-export type { CatalogAction } from './catalog'
+export { daemonWork, type DaemonWork, type DaemonWorkOptions, type PendingWork, type PendingWorkItem, type WorkParams, type WorkResult } from './kinds/declare'
+export type { WorkKindStore } from './kinds/work-kind-store'
+export type { ClaimPendingModelList, ClaimPendingWork } from './heartbeat'
+export type { WorkStore, OpenRequest, OpenedWork, CachedResult, WorkRecord, WorkStatus, Outcome, CatalogAction, QueuedListener } from './store/contract'
+export type { WorkRules, RulesOptions } from './rules'
+export type { CatalogCacheOptions } from './catalog'

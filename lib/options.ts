@@ -1,34 +1,32 @@
 import type { FastifyInstance, FastifyRequest, LogLevel } from 'fastify'
-import type { ModelListStore, WorkBackend, WorkStore } from './store'
-import { isDaemonWork, type DaemonWork } from './work/declare'
-import { WorkKindStore } from './work/kind-store'
-import { CustomWorkModelListStore, isWorkStore } from './work/custom-store'
-import { kWorkBackend } from './capabilities'
-import { detectCapabilities, type StoreCapabilities } from './capabilities'
-import type { CatalogCacheOptions } from './catalog'
-import { checkDuration, checkFunction, given, type LifecycleOptions } from './lifecycle'
+import { isDaemonWork, type DaemonWork } from './kinds/declare'
+import type { ModelListStore } from './kinds/model-list-store'
+import type { WorkStore } from './store/contract'
+import type { RedisClient } from './store/redis/client'
+import { resolveCatalogCache, type CatalogCacheOptions } from './catalog'
+import { checkDuration, checkFunction, given, WorkRules, type RulesOptions } from './rules'
 import { InvalidOptionError } from './errors'
-import { MemoryModelListStore } from './stores/memory'
-import { checkKeyPrefix, RedisModelListStore } from './stores/redis'
-import type { RedisClient } from './stores/redis-client'
+import { checkKeyPrefix } from './store/redis/keys'
 
 /** What the host's `getRuntime` tells about a runtime its caller may see. */
 export interface RuntimeInfo {
   online: boolean
 }
 
-export interface FastifyModelListOptions extends LifecycleOptions {
+export interface FastifyModelListOptions extends RulesOptions {
   /**
    * `'memory'`, `'redis'`, or a store object: a work store (serves every kind)
-   * or a ModelListStore (the model list alone); default `'redis'` when `redis`
-   * is given, else `'memory'`.
+   * or a ModelListStore (the model list); default `'redis'` when `redis` is
+   * given, else `'memory'`.
    */
   store?: 'memory' | 'redis' | WorkStore | ModelListStore
   /** With store `'redis'`; defaults to `app.redis` (from `@fastify/redis`). */
   redis?: RedisClient
   /** Redis key namespace; no `{` or `}`. */
   keyPrefix?: string
-  /** How long the heartbeat waits for `hasPending` before answering "nothing". */
+  /** The clock timeouts and catalog age are measured with. */
+  now?: () => number
+  /** How long the heartbeat waits for its probe before answering "nothing". */
   heartbeatProbeTimeoutMs?: number
   /** A store call taking longer answers 503 (routes) or null (heartbeat). */
   storeTimeoutMs?: number
@@ -52,26 +50,27 @@ export interface FastifyModelListOptions extends LifecycleOptions {
   logSerializers?: Record<string, (value: any) => string>
 }
 
+/** Which store to use, as the options ask for it; the plugin builds it. */
+export type StoreChoice =
+  | { type: 'memory' }
+  | { type: 'redis', redis: RedisClient }
+  | { type: 'work store', store: WorkStore }
+  | { type: 'model list store', store: ModelListStore }
+
 export interface ResolvedOptions {
-  store: ModelListStore
-  /** The work store every kind shares; undefined for a ModelListStore object (the model list alone). */
-  backend: WorkBackend | undefined
-  /** The declared kinds, each a face of `backend`. */
-  kinds: WorkKindStore[]
-  /** The plugin built the store, so it closes it. */
-  ownsStore: boolean
+  store: StoreChoice
+  keyPrefix: string | undefined
+  /** The model list's rules (also the base of every declared kind's). */
+  rules: WorkRules
+  now: (() => number) | undefined
   heartbeatProbeTimeoutMs: number
   storeTimeoutMs: number
   getRuntime: FastifyModelListOptions['getRuntime']
   authorizeDaemon: FastifyModelListOptions['authorizeDaemon']
   coalesce: boolean
-  /** The clock of the plugin's own intervals (the store has its own). */
-  now: () => number
-  /** What the store offers beyond the contract, looked up once. */
-  capabilities: StoreCapabilities
-  notifyPendingWork: ((runtimeId: string, kind: string) => unknown) | undefined
-  /** POSTs may be answered from the catalog (not `catalogCache: false`). */
-  useCache: boolean
+  notifyPendingWork: FastifyModelListOptions['notifyPendingWork']
+  catalogCache: CatalogCacheOptions | false | undefined
+  work: readonly DaemonWork[]
 }
 
 const defaultHeartbeatProbeTimeoutMs = 1_000
@@ -109,12 +108,60 @@ function checkWork (work: unknown): readonly DaemonWork[] {
   return work
 }
 
-const storeMethods = ['create', 'get', 'hasPending', 'popPending', 'complete', 'fail', 'close'] as const
+const modelListStoreMethods = ['create', 'get', 'hasPending', 'popPending', 'complete', 'fail', 'close'] as const
+const workStoreMethods = ['open', 'get', 'probe', 'claim', 'settle', 'close'] as const
+
+function hasMethods (store: object, methods: readonly string[]): boolean {
+  return methods.every(method => typeof (store as Record<string, unknown>)[method] === 'function')
+}
+
 // Options that shape a built-in store: a store object is configured on itself.
 const builtInStoreOptions = ['redis', 'keyPrefix', 'pendingTimeoutMs', 'runningTimeoutMs', 'retentionMs', 'now'] as const
 // A work store has no rules of its own: the lifecycle timeouts are the plugin's to give it.
 const workStoreRefused = ['redis', 'keyPrefix', 'now'] as const
 
+function refuseBeside (options: FastifyModelListOptions, names: readonly string[]): void {
+  for (const name of names) {
+    if (options[name as keyof FastifyModelListOptions] !== undefined) {
+      throw new InvalidOptionError(`${name} shapes a built-in store and cannot be given beside a store object: configure the store itself`)
+    }
+  }
+  // `false` still means "never answer from the cache"; the windows are the store's own.
+  if (options.catalogCache !== undefined && options.catalogCache !== false) {
+    throw new InvalidOptionError('catalogCache windows shape a built-in store and cannot be given beside a store object: configure the store itself (false is allowed)')
+  }
+}
+
+function chooseStore (app: FastifyInstance, options: FastifyModelListOptions): StoreChoice {
+  const store = given(options.store, options.redis === undefined ? 'memory' : 'redis')
+  if (store === 'memory') {
+    if (options.redis !== undefined) {
+      throw new InvalidOptionError("redis was given with store 'memory': drop one (with a client, the default store is 'redis')")
+    }
+    return { type: 'memory' }
+  }
+  if (store === 'redis') {
+    const redis = options.redis ?? (app as FastifyInstance & { redis?: RedisClient }).redis
+    if (redis === undefined || redis === null) {
+      throw new InvalidOptionError("store 'redis' needs a client: pass the redis option or register @fastify/redis first")
+    }
+    return { type: 'redis', redis }
+  }
+  if (typeof store !== 'object' || store === null) {
+    throw new InvalidOptionError(`store must be 'memory', 'redis' or a store object, got ${String(store)}`)
+  }
+  if (hasMethods(store, workStoreMethods)) {
+    refuseBeside(options, workStoreRefused)
+    return { type: 'work store', store: store as WorkStore }
+  }
+  for (const method of modelListStoreMethods) {
+    if (typeof (store as unknown as Record<string, unknown>)[method] !== 'function') throw new InvalidOptionError(`store object has no ${method}() method`)
+  }
+  refuseBeside(options, builtInStoreOptions)
+  return { type: 'model list store', store: store as ModelListStore }
+}
+
+/** Checks every option, naming the one at fault; builds nothing. */
 export function resolveOptions (app: FastifyInstance, options: FastifyModelListOptions): ResolvedOptions {
   checkKnown(options)
   const work = checkWork(options.work)
@@ -127,85 +174,23 @@ export function resolveOptions (app: FastifyInstance, options: FastifyModelListO
   const notifyPendingWork = options.notifyPendingWork === undefined ? undefined : checkFunction('notifyPendingWork', options.notifyPendingWork)
   // Refused whatever the store: a braced prefix is a mistake even where it shapes nothing.
   if (options.keyPrefix !== undefined) checkKeyPrefix(options.keyPrefix)
-  const { store, ownsStore } = chooseStore(app, options)
-  // Checked by the store it was given to, or refused beside a store object.
-  const now = options.now ?? Date.now
-  const backend = workBackendOf(store)
-  if (backend === undefined && work.length > 0) {
-    throw new InvalidOptionError('work needs a store that serves every kind: a ModelListStore object serves the model list alone (give a work store)')
-  }
+  const store = chooseStore(app, options)
+  const rules = new WorkRules({ pendingTimeoutMs: options.pendingTimeoutMs, runningTimeoutMs: options.runningTimeoutMs, retentionMs: options.retentionMs })
+  if (options.now !== undefined) checkFunction('now', options.now)
+  // The windows are checked here too, whichever store they shape.
+  resolveCatalogCache(options.catalogCache)
   return {
     store,
-    ownsStore,
-    backend,
-    kinds: backend === undefined ? [] : work.map(kind => new WorkKindStore(kind, backend)),
+    keyPrefix: options.keyPrefix,
+    rules,
+    now: options.now,
     heartbeatProbeTimeoutMs,
     storeTimeoutMs,
     getRuntime,
     authorizeDaemon,
     coalesce,
-    now,
-    capabilities: detectCapabilities(store),
     notifyPendingWork,
-    useCache: options.catalogCache !== false
+    catalogCache: options.catalogCache,
+    work
   }
-}
-
-function chooseStore (app: FastifyInstance, options: FastifyModelListOptions): { store: ModelListStore, ownsStore: boolean } {
-  const store = given(options.store, options.redis === undefined ? 'memory' : 'redis')
-  const lifecycle: LifecycleOptions = {
-    pendingTimeoutMs: options.pendingTimeoutMs,
-    runningTimeoutMs: options.runningTimeoutMs,
-    retentionMs: options.retentionMs,
-    now: options.now
-  }
-  if (store === 'memory') {
-    if (options.redis !== undefined) {
-      throw new InvalidOptionError("redis was given with store 'memory': drop one (with a client, the default store is 'redis')")
-    }
-    return { store: new MemoryModelListStore({ ...lifecycle, catalogCache: options.catalogCache }), ownsStore: true }
-  }
-  if (store === 'redis') {
-    const redis = options.redis ?? (app as FastifyInstance & { redis?: RedisClient }).redis
-    if (redis === undefined || redis === null) {
-      throw new InvalidOptionError("store 'redis' needs a client: pass the redis option or register @fastify/redis first")
-    }
-    return { store: new RedisModelListStore({ ...lifecycle, redis, keyPrefix: options.keyPrefix, catalogCache: options.catalogCache }), ownsStore: true }
-  }
-  if (typeof store !== 'object' || store === null) {
-    throw new InvalidOptionError(`store must be 'memory', 'redis' or a store object, got ${String(store)}`)
-  }
-  if (isWorkStore(store)) return { store: customWorkStore(store, options), ownsStore: false }
-  for (const method of storeMethods) {
-    if (typeof store[method] !== 'function') throw new InvalidOptionError(`store object has no ${method}() method`)
-  }
-  for (const name of builtInStoreOptions) {
-    if (options[name] !== undefined) {
-      throw new InvalidOptionError(`${name} shapes a built-in store and cannot be given beside a store object: configure the store itself`)
-    }
-  }
-  // `false` still means "never answer from the cache"; the windows are the store's own.
-  if (options.catalogCache !== undefined && options.catalogCache !== false) {
-    throw new InvalidOptionError('catalogCache windows shape a built-in store and cannot be given beside a store object: configure the store itself (false is allowed)')
-  }
-  return { store, ownsStore: false }
-}
-
-function customWorkStore (store: WorkStore, options: FastifyModelListOptions): ModelListStore {
-  for (const name of workStoreRefused) {
-    if (options[name] !== undefined) {
-      throw new InvalidOptionError(`${name} shapes a built-in store and cannot be given beside a store object: configure the store itself`)
-    }
-  }
-  if (options.catalogCache !== undefined && options.catalogCache !== false) {
-    throw new InvalidOptionError('catalogCache windows shape a built-in store and cannot be given beside a store object (false is allowed)')
-  }
-  return new CustomWorkModelListStore(store, { pendingTimeoutMs: options.pendingTimeoutMs, runningTimeoutMs: options.runningTimeoutMs, retentionMs: options.retentionMs })
-}
-
-/** The work store every kind shares: a built-in store's, or a custom work store's; none for a ModelListStore object. */
-function workBackendOf (store: ModelListStore): WorkBackend | undefined {
-  if (store instanceof CustomWorkModelListStore) return store.workBackend
-  const own = (store as unknown as Record<symbol, unknown>)[kWorkBackend]
-  return typeof own === 'function' ? (own as () => WorkBackend).call(store) : undefined
 }

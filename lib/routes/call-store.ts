@@ -1,7 +1,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import { bounded } from '../bounded'
 import { RuntimeNotFoundError, RuntimeOfflineError, StoreUnavailableError } from '../errors'
-import type { ResolvedOptions } from '../options'
+import type { FastifyModelListOptions } from '../options'
 
 // The daemon and the frontend retry a 503; tell them how soon.
 function unavailable (reply: FastifyReply, error: Error): Error {
@@ -21,8 +21,15 @@ function isClientError (error: unknown): boolean {
  * host's error handler sees it, and Fastify's log line carries it (one line
  * per failure; Redis messages stay in the log).
  */
+/** What the routes need of the plugin's options. */
+export interface RouteOptions {
+  storeTimeoutMs: number
+  getRuntime: FastifyModelListOptions['getRuntime']
+  authorizeDaemon: FastifyModelListOptions['authorizeDaemon']
+}
+
 export async function callStore<T> (
-  options: ResolvedOptions,
+  options: Pick<RouteOptions, 'storeTimeoutMs'>,
   reply: FastifyReply,
   operation: string,
   work: () => Promise<T>,
@@ -38,7 +45,7 @@ export async function callStore<T> (
 
 /** The host's lookup of the runtime; `requireOnline` adds the offline check. */
 export async function findRuntime (
-  options: ResolvedOptions,
+  options: Pick<RouteOptions, 'getRuntime'>,
   request: FastifyRequest,
   reply: FastifyReply,
   runtimeId: string,

@@ -13,7 +13,6 @@ export const limits = {
 
 // Ids travel in Redis key names and URLs: keep them to a URL-safe alphabet.
 export const idPattern = '^[A-Za-z0-9_-]{1,100}$'
-const Id = Type.String({ pattern: idPattern })
 const Short = Type.String({ maxLength: limits.shortText })
 const Description = Type.String({ maxLength: limits.description })
 
@@ -87,13 +86,3 @@ export const PendingModelList = Type.Object({
   id: Type.String()
 }, { $id: 'PendingModelList' })
 export type PendingModelList = Static<typeof PendingModelList>
-
-// Route-only shapes: not part of the public exports.
-export const RuntimeParams = Type.Object({ runtimeId: Id })
-export const RequestParams = Type.Object({ runtimeId: Id, requestId: Id })
-// `force` skips the catalog cache and asks the daemon.
-export const CreateBody = Type.Union([Type.Null(), Type.Object({ force: Type.Optional(Type.Boolean()) })])
-// Query strings are coerced by this schema (see lib/validator.ts): `?wait_ms=100` is 100.
-export const maxWaitMs = 30_000
-export const PollQuery = Type.Object({ wait_ms: Type.Optional(Type.Integer({ minimum: 0, maximum: maxWaitMs })) })
-export const ReportAck = Type.Object({ status: Type.Literal('ok') })

@@ -1,5 +1,5 @@
 import { Type, type Static, type TSchema } from '@sinclair/typebox'
-import { ModelListStatus, type ModelListStatus as Status } from '../schemas'
+import { ModelListStatus, type ModelListStatus as Status } from './model-list'
 
 /** A work request on the wire, for a kind's params and result types. */
 export interface WorkRequest<Params = unknown, Result = unknown> {

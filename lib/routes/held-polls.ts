@@ -1,11 +1,8 @@
 import type { FastifyBaseLogger } from 'fastify'
-import type { WorkStatus } from './lifecycle'
-import type { StoreCapabilities } from './capabilities'
-import { bounded } from './bounded'
-import { isLive } from './lifecycle'
-
-/** What a poll reads: a request of any kind, on the wire. */
-interface Polled { status: WorkStatus }
+import type { WorkRecord } from '../store/contract'
+import type { Face } from '../kinds/face'
+import { bounded } from '../bounded'
+import { isLive } from '../rules'
 
 /**
  * One poll's share of storeTimeoutMs: the watch and every read draw on it, so
@@ -61,28 +58,20 @@ export class HeldPolls {
   private readonly sleepers = new Set<Sleeper>()
   private closing = false
 
-  constructor (
-    private readonly capabilities: StoreCapabilities,
-    private readonly storeTimeoutMs: number
-  ) {}
+  constructor (private readonly storeTimeoutMs: number) {}
 
-  /** Whether `wait_ms` can hold anything with this store. */
-  get supported (): boolean {
-    return this.capabilities.watchSettled !== undefined
-  }
-
-  /** `msUntilDeadline` is the request's kind's: how long it has before it times out. */
-  async hold<Request extends Polled> (
+  /** Holds a poll of one of `face`'s requests until it is terminal, its own deadline passes, or `waitMs` pass. */
+  async hold (
+    face: Face,
     runtimeId: string,
     requestId: string,
     waitMs: number,
     /** One read of the request, bounded by `withinMs`. */
-    read: (withinMs: number) => Promise<Request | null>,
-    log: FastifyBaseLogger,
-    msUntilDeadline: (request: Request) => number
-  ): Promise<Request | null> {
+    read: (withinMs: number) => Promise<WorkRecord | null>,
+    log: FastifyBaseLogger
+  ): Promise<WorkRecord | null> {
     const until = Date.now() + waitMs
-    const { watchSettled } = this.capabilities as Required<StoreCapabilities>
+    const { watchSettled } = face.engine
     const sleeper = new Sleeper()
     const budget = new StoreBudget(this.storeTimeoutMs)
     this.sleepers.add(sleeper)
@@ -101,7 +90,7 @@ export class HeldPolls {
       let current = await budget.spend(read)
       while (current !== null && isLive(current.status) && unwatch !== undefined && !this.closing) {
         // Past its deadline the request reads as `timeout`: wake just after it.
-        const ms = Math.min(until - Date.now(), msUntilDeadline(current) + 1)
+        const ms = Math.min(until - Date.now(), face.msUntilDeadline(current) + 1)
         if (ms <= 0) break
         await sleeper.sleep(ms)
         if (this.closing) break

@@ -1,7 +1,6 @@
 import type { Static, TSchema } from '@sinclair/typebox'
-import { checkDuration, modelListKind } from '../lifecycle'
+import { checkDuration, modelListKind } from '../rules'
 import { InvalidOptionError } from '../errors'
-import { reservedKindNames } from '../stores/redis-keys'
 
 // A kind of daemon work is data: a declaration the plugin reads to make its
 // routes, validation, storage and heartbeat answer. The model list is the
@@ -92,7 +91,7 @@ export function daemonWork<const Name extends string, Result extends TSchema, Pa
   if (typeof name !== 'string' || !namePattern.test(name)) {
     throw new InvalidOptionError(`daemonWork name must match [a-z][a-z0-9_]{0,31}, got ${JSON.stringify(name)}`)
   }
-  if (name === modelListKind || reservedKindNames.includes(name)) throw new InvalidOptionError(`daemonWork name '${name}' is taken`)
+  if (name === modelListKind) throw new InvalidOptionError(`daemonWork name '${name}' is taken`)
   const field = (key: string): string => `${name}.${key}`
   // A typo (`claimbatch`) would otherwise be silently ignored.
   const unknown = Object.keys(options).filter(key => !knownFields.has(key))

@@ -1,0 +1,59 @@
+import type { TSchema } from '@sinclair/typebox'
+import type { WorkRules } from '../rules'
+import type { CachedResult, CatalogAction, OpenRequest, Outcome, WorkRecord } from '../store/contract'
+
+/** What documentation tools read off one route. */
+export interface RouteDoc {
+  operationId: string
+  summary: string
+  description: string
+}
+
+/**
+ * A kind of work as the plugin runs it: the model list (built in) or a
+ * declared one. Routes, validation, the heartbeat answer and the typed face
+ * are all made from this; the kind's codec maps stored records to its wire
+ * shapes and its wire bodies to what the store is asked.
+ */
+export interface Kind<Wire = unknown> {
+  readonly name: string
+  /** Where its routes mount: `/runtimes/:runtimeId/<path>`. */
+  readonly path: string
+  /** Its key in the heartbeat answer: `pending_<name>`. */
+  readonly key: string
+  readonly rules: WorkRules
+  readonly exclusive: boolean
+  readonly claimBatch: number
+  readonly schemas: {
+    /** The create route's body; with `bodyOptional`, none (or an empty JSON one) counts as null. */
+    readonly create: TSchema
+    readonly bodyOptional: boolean
+    /** The create route's body limit, when not Fastify's. */
+    readonly createBodyLimit: number | undefined
+    readonly request: TSchema
+    readonly report: TSchema
+    /** Error answers beyond every route's (409 for declared kinds). */
+    readonly createErrors: Record<number, TSchema>
+  }
+  readonly docs: { create: RouteDoc, get: RouteDoc, report: RouteDoc }
+  /** What a POST with this body asks of the store. */
+  openRequest(body: unknown): OpenRequest
+  /** A stored record on the wire. */
+  toWire(record: WorkRecord): Wire
+  /** A cache answer on the wire, or null when the cached result cannot be read (a miss). */
+  cacheAnswer(runtimeId: string, cached: CachedResult): Wire | null
+  /** What a report body does: its outcome, and what an accepted one does to the cache. */
+  report(body: unknown): { outcome: Outcome, cache: CatalogAction }
+  /** What the heartbeat hands the daemon for the records it claimed. */
+  pending(claimed: WorkRecord[]): unknown
+}
+
+// A daemon that fails without saying why still ends the request.
+export const unexplainedFailure = 'daemon reported a failure without a message'
+
+// Never ends on half of a surrogate pair: the stored error stays well-formed.
+export function truncate (error: string, max: number): string {
+  if (error.length <= max) return error
+  const cut = error.slice(0, max)
+  return /[\uD800-\uDBFF]$/.test(cut) ? cut.slice(0, -1) : cut
+}

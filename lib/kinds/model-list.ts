@@ -1,0 +1,134 @@
+import { CreateBody, limits, ModelListReport, ModelListRequest, type ModelEntry } from '../schemas'
+import { newId } from '../ids'
+import type { WorkRules } from '../rules'
+import type { CachedResult, CatalogAction, Outcome, WorkRecord } from '../store/contract'
+import { truncate, unexplainedFailure, type Kind } from './kind'
+
+// The model list: the first kind of work, built in. Its codec maps stored
+// records to today's wire shapes, and decides what a report does to the catalog.
+
+/** What a completed report carries: the models, and whether the runtime lists them at all. */
+export interface ModelListResult {
+  models: ModelEntry[]
+  supported: boolean
+  /** The daemon's guess (discovery failed): completes the request, leaves the catalog as it is. */
+  fallback?: boolean
+}
+
+/**
+ * What an accepted report does to the catalog: a real catalog is stored, a
+ * real "nothing" drops it; a fallback (the daemon's guess) leaves it.
+ */
+export function catalogAction (outcome: ModelListResult | null): CatalogAction {
+  if (outcome === null || outcome.fallback === true) return 'keep'
+  return outcome.supported && outcome.models.length > 0 ? 'store' : 'drop'
+}
+
+/** A completed report as stored: the result JSON a record and the catalog keep. */
+export function completed (result: ModelListResult): Outcome {
+  const stored: ModelListResult = { models: result.models, supported: result.supported }
+  if (result.fallback !== undefined) stored.fallback = result.fallback
+  return { status: 'completed', result: JSON.stringify(stored) }
+}
+
+export function toRequest (record: WorkRecord): ModelListRequest {
+  const request: ModelListRequest = {
+    id: record.id,
+    runtime_id: record.runtimeId,
+    status: record.status,
+    supported: true,
+    created_at: new Date(record.createdAt).toISOString(),
+    updated_at: new Date(record.updatedAt).toISOString()
+  }
+  if (record.result !== undefined) {
+    // Parsed per read, so callers never share an object with the store.
+    const result = JSON.parse(record.result) as Partial<ModelListResult>
+    if (result.models !== undefined) request.models = result.models
+    request.supported = result.supported !== false
+  }
+  if (record.error !== undefined) request.error = record.error
+  return request
+}
+
+/** A cache answer: completed, stamped when the catalog was stored, under a fresh id nobody polls; null when unreadable. */
+export function cachedRequest (runtimeId: string, cached: CachedResult): ModelListRequest | null {
+  let result: Partial<ModelListResult>
+  try {
+    result = JSON.parse(cached.result) as Partial<ModelListResult>
+    if (!Array.isArray(result.models)) return null
+  } catch {
+    return null
+  }
+  const at = new Date(cached.storedAt).toISOString()
+  return {
+    id: newId(),
+    runtime_id: runtimeId,
+    status: 'completed',
+    models: result.models,
+    supported: result.supported !== false,
+    created_at: at,
+    updated_at: at,
+    cached: true,
+    cached_at: at
+  }
+}
+
+export interface ModelListKindOptions {
+  /** A POST joins the runtime's claimable pending request. */
+  coalesce: boolean
+  /** A POST may be answered from the catalog (not `catalogCache: false`). */
+  useCache: boolean
+}
+
+/** The model list as a kind: its routes' shapes, its codec, under `rules`. */
+export function modelListKind (rules: WorkRules, { coalesce, useCache }: ModelListKindOptions): Kind<ModelListRequest> {
+  return {
+    name: rules.kind,
+    path: 'models',
+    key: 'pending_model_list',
+    rules,
+    exclusive: false,
+    claimBatch: 1,
+    schemas: { create: CreateBody, bodyOptional: true, createBodyLimit: undefined, request: ModelListRequest, report: ModelListReport, createErrors: {} },
+    docs: {
+      create: {
+        operationId: 'createModelListRequest',
+        summary: 'Ask a runtime for its models',
+        description: 'Queues a request the daemon claims on its next heartbeat, joins a pending one, or answers from the catalog cache (cached: true). The body is optional; { "force": true } skips the cache.'
+      },
+      get: {
+        operationId: 'getModelListRequest',
+        summary: 'Poll a model list request',
+        description: 'The request as stored; with wait_ms, held until it is terminal, its deadline passes, or wait_ms pass.'
+      },
+      report: {
+        operationId: 'reportModelList',
+        summary: "The daemon's report of a claimed request",
+        description: 'Completes or fails the request; a report for a request already terminal is ignored and still answers ok. Retry on 5xx, never on 4xx.'
+      }
+    },
+    openRequest: body => ({
+      coalesce,
+      exclusive: false,
+      // `{ "force": true }` asks the daemon whatever the catalog holds.
+      useCache: useCache && (body as { force?: boolean } | null)?.force !== true
+    }),
+    toWire: toRequest,
+    cacheAnswer: cachedRequest,
+    report: body => {
+      const report = body as ModelListReport
+      if (report.status === 'failed') {
+        // Truncated, not refused: a daemon never retries a 4xx and the failure would be lost.
+        return { outcome: { status: 'failed', error: truncate(report.error ?? unexplainedFailure, limits.error) }, cache: 'keep' }
+      }
+      const result: ModelListResult = {
+        models: report.models ?? [],
+        // Older daemons omit `supported`.
+        supported: report.supported ?? true,
+        ...(report.fallback !== undefined && { fallback: report.fallback })
+      }
+      return { outcome: completed(result), cache: catalogAction(result) }
+    },
+    pending: ([claimed]) => ({ id: claimed.id })
+  }
+}

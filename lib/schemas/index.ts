@@ -1,0 +1,3 @@
+export * from './model-list'
+export * from './routes'
+export { WorkRequest } from './work-request'
