@@ -76,7 +76,7 @@ for (const target of targets) {
       await store.popPending(rt)
       await store.complete(rt, first.id, { models: catalog, supported: true })
       const broken = await store.create(rt)
-      const key = `${keyPrefix}:{${rt}}:req:${broken.id}`
+      const key = `${keyPrefix}:{${rt}}:model_list:req:${broken.id}`
       await redis.hdel(key, 'c')
       clock.advance(1_001)
       const opened = await caps.open(rt, { coalesce: true, useCache: true })

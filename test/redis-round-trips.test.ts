@@ -134,7 +134,7 @@ t.test('each store operation is one round trip, with no MULTI/EXEC', async t => 
   // Three stale heads (failed, timed out, forgotten) are cleaned in the same call.
   const stale = [(await store.create(rt)).id, (await store.create(rt)).id]
   await store.fail(rt, stale[0], 'reported while pending')
-  await client.del(`round-trips:{${rt}}:req:${stale[1]}`)
+  await client.del(`round-trips:{${rt}}:model_list:req:${stale[1]}`)
   await store.create(rt)
   clock.advance(30_001)
   last = await mark()

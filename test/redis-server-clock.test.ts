@@ -54,7 +54,7 @@ for (const client of clients) {
       redis.disconnect()
     })
     const replica = (): RedisModelListStore => new RedisModelListStore({ redis, keyPrefix, pendingTimeoutMs: 30_000, runningTimeoutMs: 60_000 })
-    const recordKey = (rt: string, id: string): string => `${keyPrefix}:{${rt}}:req:${id}`
+    const recordKey = (rt: string, id: string): string => `${keyPrefix}:{${rt}}:model_list:req:${id}`
 
     t.test('replicas whose clocks disagree stamp and time out by the server', async t => {
       const setHostClock = skewHostClock(t)
@@ -111,7 +111,7 @@ for (const client of clients) {
       // Move the deadline into the server's past, as time would.
       const past = String(await client.time(redis) - 1_000)
       await redis.hset(recordKey(rt, created.id), 'd', past)
-      await redis.zadd(`${keyPrefix}:{${rt}}:queue`, past, await redis.hget(recordKey(rt, created.id), 'm') as string)
+      await redis.zadd(`${keyPrefix}:{${rt}}:model_list:queue`, past, await redis.hget(recordKey(rt, created.id), 'm') as string)
       t.equal(await store.hasPending(rt), false, 'not claimable, though the host\'s clock is an hour behind')
       t.equal(await store.popPending(rt), null)
       t.match(await store.get(rt, created.id), { status: 'timeout', error: 'daemon did not respond within 30 seconds' })

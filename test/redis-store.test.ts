@@ -83,8 +83,8 @@ for (const target of targets) {
         keyPrefix,
         rt,
         store: new RedisModelListStore({ redis: raw, keyPrefix, now: clock.now, ...lifecycle }),
-        queue: `${keyPrefix}:{${rt}}:queue`,
-        record: id => `${keyPrefix}:{${rt}}:req:${id}`
+        queue: `${keyPrefix}:{${rt}}:model_list:queue`,
+        record: id => `${keyPrefix}:{${rt}}:model_list:req:${id}`
       }
     }
 
@@ -227,8 +227,8 @@ for (const target of targets) {
         await store.complete(rt, claimed.id, { models: catalog, supported: true })
         t.equal((await store.popPending(rt))?.id, queued.id)
         const waiting = await store.create(rt)
-        expected.push(`${keyPrefix}:{${rt}}:queue`, `${keyPrefix}:{${rt}}:seq`, `${keyPrefix}:{${rt}}:req:${claimed.id}`, `${keyPrefix}:{${rt}}:req:${queued.id}`,
-          `${keyPrefix}:{${rt}}:req:${waiting.id}`, `${keyPrefix}:{${rt}}:running`, `${keyPrefix}:{${rt}}:catalog`)
+        expected.push(`${keyPrefix}:{${rt}}:model_list:queue`, `${keyPrefix}:{${rt}}:model_list:seq`, `${keyPrefix}:{${rt}}:model_list:req:${claimed.id}`, `${keyPrefix}:{${rt}}:model_list:req:${queued.id}`,
+          `${keyPrefix}:{${rt}}:model_list:req:${waiting.id}`, `${keyPrefix}:{${rt}}:model_list:running`, `${keyPrefix}:{${rt}}:model_list:catalog`)
       }
       const keys = await scan(raw, `${keyPrefix}*`)
       t.same(keys, expected.sort(), 'exactly these keys')

@@ -310,7 +310,7 @@ t.test('choosing the store', async t => {
     const res = await app.inject({ method: 'POST', url: '/runtimes/rt-1/models' })
     t.equal(res.statusCode, 200)
     const { id } = res.json()
-    t.strictSame((await client.keys('model-list:*')).sort(), ['model-list:{rt-1}:queue', 'model-list:{rt-1}:seq', `model-list:{rt-1}:req:${id}`].sort(), 'its keys are in app.redis')
+    t.strictSame((await client.keys('model-list:*')).sort(), ['model-list:{rt-1}:model_list:queue', 'model-list:{rt-1}:model_list:seq', `model-list:{rt-1}:model_list:req:${id}`].sort(), 'its keys are in app.redis')
   })
 
   t.test("store: 'redis' uses app.redis from @fastify/redis", async t => {
@@ -318,7 +318,7 @@ t.test('choosing the store', async t => {
     const app = await started(t, { ...hooks(), store: 'redis', keyPrefix: 'ml' }, async app => { await app.register(fastifyRedis, { client }) })
     t.type(app.modelListStore, RedisModelListStore)
     const { id } = (await app.inject({ method: 'POST', url: '/runtimes/rt-1/models' })).json()
-    t.equal(await client.exists(`ml:{rt-1}:req:${id}`), 1, 'the request is in that client, under keyPrefix')
+    t.equal(await client.exists(`ml:{rt-1}:model_list:req:${id}`), 1, 'the request is in that client, under keyPrefix')
   })
 
   t.test('the redis option alone selects the Redis store, on that client', async t => {
@@ -327,8 +327,8 @@ t.test('choosing the store', async t => {
     const app = await started(t, { ...hooks(), redis: client }, app => { app.decorate('redis', other as never) })
     t.type(app.modelListStore, RedisModelListStore)
     const { id } = (await app.inject({ method: 'POST', url: '/runtimes/rt-1/models' })).json()
-    t.equal(await client.exists(`model-list:{rt-1}:req:${id}`), 1, 'in the given client')
-    t.equal(await other.exists(`model-list:{rt-1}:req:${id}`), 0, 'not in app.redis')
+    t.equal(await client.exists(`model-list:{rt-1}:model_list:req:${id}`), 1, 'in the given client')
+    t.equal(await other.exists(`model-list:{rt-1}:model_list:req:${id}`), 0, 'not in app.redis')
   })
 
   t.test('a store object is used as given', async t => {
@@ -356,7 +356,7 @@ t.test('choosing the store', async t => {
       await app.ready()
       t.type(app.modelListStore, RedisModelListStore)
       const { id } = (await app.inject({ method: 'POST', url: '/runtimes/rt-1/models' })).json()
-      t.equal(await client.exists(`model-list:{rt-1}:req:${id}`), 1)
+      t.equal(await client.exists(`model-list:{rt-1}:model_list:req:${id}`), 1)
     })
     t.test('with a prefix', async t => {
       const app = Fastify()

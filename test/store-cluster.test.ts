@@ -162,7 +162,7 @@ t.test('Redis Cluster (3 masters on 127.0.0.1:7001-7003)', async t => {
       const created = await store.create(rt)
       const createdAt = Date.parse(created.created_at)
       t.ok(createdAt >= before && createdAt <= Date.now() + 1_000, `${rt}: stamped by a master's clock (this host's, give or take)`)
-      const record = `${keyPrefix}:{${rt}}:req:${created.id}`
+      const record = `${keyPrefix}:{${rt}}:model_list:req:${created.id}`
       t.equal(Number(await client.hget(record, 'd')), createdAt + 30_000, `${rt}: deadline from that stamp`)
       t.equal(await store.hasPending(rt), true)
       const claimed = await store.popPending(rt)

@@ -67,7 +67,7 @@ export function redisBackend (name: string, client: () => Redis, setup: () => Pr
       return store
     },
     breakCatalog: async (_store, runtimeId, how, storedAt) => {
-      const key = `${keyPrefix}:{${runtimeId}}:catalog`
+      const key = `${keyPrefix}:{${runtimeId}}:model_list:catalog`
       const client = redis as Redis
       await client.del(key)
       if (how === 'type') await client.set(key, 'not a hash')

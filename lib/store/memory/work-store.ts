@@ -4,7 +4,7 @@ import { newId } from '../../ids'
 import { Signals } from '../signals'
 import type { CatalogAction, OpenedWork, OpenRequest, Outcome, QueuedListener, WorkRecord, WorkStore } from '../contract'
 import { Catalogs } from './catalogs'
-import { PendingQueue } from './pending-queue'
+import { Lanes } from './lanes'
 import { Sweeper } from './sweeper'
 
 export interface MemoryWorkStoreOptions {
@@ -34,9 +34,7 @@ export class MemoryWorkStore implements WorkStore {
   private readonly signals = new Signals()
   // Each kind's records and its rules as last given: kinds keep records for their own retention.
   private readonly byKind = new Map<string, { records: Map<string, WorkRecord>, rules: WorkRules }>()
-  private readonly queues = new Map<string, PendingQueue>()
-  // Claimed ids per lane: a stale catalog queues no refresh, and an exclusive kind no second request, while one runs.
-  private readonly running = new Map<string, Set<string>>()
+  private readonly lanes = new Lanes()
   private readonly catalogs: Catalogs
   private readonly sweeper: Sweeper
 
@@ -83,9 +81,7 @@ export class MemoryWorkStore implements WorkStore {
   private enqueue (rules: WorkRules, lane: string, runtimeId: string, now: number, params: string | undefined): WorkRecord {
     const record = rules.open(newId(), runtimeId, now, params)
     this.kind(rules).records.set(record.id, record)
-    let queue = this.queues.get(lane)
-    if (queue === undefined) this.queues.set(lane, queue = new PendingQueue())
-    queue.push(record.id, record.deadline)
+    this.lanes.queueOf(lane).push(record.id, record.deadline)
     this.signals.emitQueued(runtimeId, rules.kind)
     return record
   }
@@ -94,18 +90,11 @@ export class MemoryWorkStore implements WorkStore {
   private live (rules: WorkRules, lane: string, runtimeId: string, now: number): string | undefined {
     const pending = this.claimable(rules, lane, runtimeId, now)
     if (pending !== undefined) return pending.id
-    for (const id of this.running.get(lane) ?? []) {
+    for (const id of this.lanes.running(lane)) {
       if (this.read(rules, runtimeId, id, now)?.status === 'running') return id
-      this.unclaim(lane, id)
+      this.lanes.unclaim(lane, id)
     }
     return undefined
-  }
-
-  private unclaim (lane: string, id: string): void {
-    const running = this.running.get(lane)
-    if (running === undefined) return
-    running.delete(id)
-    if (running.size === 0) this.running.delete(lane)
   }
 
   async get (rules: WorkRules, runtimeId: string, id: string): Promise<WorkRecord | null> {
@@ -121,7 +110,7 @@ export class MemoryWorkStore implements WorkStore {
     return kinds.map(kind => {
       // Most heartbeats end here: no queue, no clock read, no allocation.
       const lane = laneKey(runtimeId, kind)
-      if (!this.queues.has(lane)) return false
+      if (!this.lanes.has(lane)) return false
       const known = this.byKind.get(kind)
       return known !== undefined && this.claimable(known.rules, lane, runtimeId, this.now()) !== undefined
     })
@@ -134,12 +123,10 @@ export class MemoryWorkStore implements WorkStore {
     while (claimed.length < max) {
       const record = this.claimable(rules, lane, runtimeId, now)
       if (record === undefined) break
-      this.dequeue(lane, this.queues.get(lane) as PendingQueue)
+      this.lanes.dequeue(lane)
       rules.claim(record, now)
       this.touch(record)
-      const running = this.running.get(lane)
-      if (running === undefined) this.running.set(lane, new Set([record.id]))
-      else running.add(record.id)
+      this.lanes.claim(lane, record.id)
       claimed.push({ ...record })
     }
     return claimed
@@ -151,7 +138,7 @@ export class MemoryWorkStore implements WorkStore {
     if (record === undefined) return null
     if (rules.settle(record, outcome, now)) {
       this.touch(record)
-      this.unclaim(laneKey(runtimeId, rules.kind), id)
+      this.lanes.unclaim(laneKey(runtimeId, rules.kind), id)
       this.catalogs.apply(runtimeId, cache, record.result, now)
       this.signals.emitSettled(runtimeId, id)
     }
@@ -165,10 +152,8 @@ export class MemoryWorkStore implements WorkStore {
     rules.handBack(record, now)
     this.touch(record)
     const lane = laneKey(runtimeId, rules.kind)
-    this.unclaim(lane, id)
-    let queue = this.queues.get(lane)
-    if (queue === undefined) this.queues.set(lane, queue = new PendingQueue())
-    queue.unshift(record.id, record.deadline)
+    this.lanes.unclaim(lane, id)
+    this.lanes.queueOf(lane).unshift(record.id, record.deadline)
     return { ...record }
   }
 
@@ -205,7 +190,7 @@ export class MemoryWorkStore implements WorkStore {
    * the others leave once read and found no longer pending.
    */
   private claimable (rules: WorkRules, lane: string, runtimeId: string, now: number, matches?: (record: WorkRecord) => boolean): WorkRecord | undefined {
-    const queue = this.queues.get(lane)
+    const queue = this.lanes.queue(lane)
     if (queue === undefined) return undefined
     queue.dropExpired(now)
     for (let id = queue.peek(); id !== undefined; id = queue.peek()) {
@@ -215,7 +200,7 @@ export class MemoryWorkStore implements WorkStore {
       }
       queue.shift()
     }
-    this.queues.delete(lane)
+    this.lanes.release(lane)
     return undefined
   }
 
@@ -226,20 +211,13 @@ export class MemoryWorkStore implements WorkStore {
     return record.status === 'pending' && matches(record) ? record : undefined
   }
 
-  private dequeue (lane: string, queue: PendingQueue): void {
-    queue.shift()
-    if (queue.size === 0) this.queues.delete(lane)
-  }
-
   /** Deletes a record and, with it, its lane's entries past their deadline: no queue outlives its records. */
   private forget (record: WorkRecord, now: number): void {
     this.byKind.get(record.kind)?.records.delete(record.id)
     const lane = laneKey(record.runtimeId, record.kind)
-    this.unclaim(lane, record.id)
-    const queue = this.queues.get(lane)
-    if (queue === undefined) return
-    queue.dropExpired(now)
-    if (queue.size === 0) this.queues.delete(lane)
+    this.lanes.unclaim(lane, record.id)
+    this.lanes.queue(lane)?.dropExpired(now)
+    this.lanes.release(lane)
   }
 
   // Re-inserting keeps each kind's records ordered by last change.
