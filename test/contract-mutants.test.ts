@@ -2,7 +2,6 @@ import t, { type Test } from 'tap'
 import { modelListStoreContract, workStoreContract, type ContractTest } from '../lib/testing/index'
 import type { CatalogWindows } from '../lib/catalog'
 import { MemoryWorkStore } from '../lib/store/memory/work-store'
-import type { PendingQueue } from '../lib/store/memory/pending-queue'
 import type { OpenedWork, OpenRequest, Outcome, WorkRecord, WorkStore } from '../lib/store/contract'
 import { ModelListOnWorkStore } from '../lib/kinds/model-list-store'
 import { isLive, WorkRules } from '../lib/rules'
@@ -37,9 +36,10 @@ async function failuresOf (run: (t: ContractTest) => void): Promise<string[]> {
 }
 
 /** Rules of the same kind and timeouts with a method or a number changed. */
-function rulesLike (rules: WorkRules, change: { retentionMs?: number, settle?: WorkRules['settle'] }): WorkRules {
+function rulesLike (rules: WorkRules, change: { retentionMs?: number, settle?: WorkRules['settle'], handBack?: (record: WorkRecord, now: number) => void }): WorkRules {
   const changed = new WorkRules({ pendingTimeoutMs: rules.pendingTimeoutMs, runningTimeoutMs: rules.runningTimeoutMs, retentionMs: change.retentionMs ?? rules.retentionMs }, rules.kind)
   if (change.settle !== undefined) changed.settle = change.settle
+  if (change.handBack !== undefined) changed.handBack = change.handBack
   return changed
 }
 
@@ -124,19 +124,10 @@ const mutants: Record<string, { make: (options: Options) => WorkStore, caughtBy:
     caughtBy: /coalesce joins past a head that asks something else/
   },
   'hands a claim back to the back of the queue': {
-    // Reaches into the memory store's queue (a test's mutant may): the claim
-    // handed back moves from the front, its old place, to the back.
-    make: options => new class extends MemoryWorkStore {
-      async handBack (rules: WorkRules, rt: string, id: string, claimedAt: number): Promise<WorkRecord | null> {
-        const back = await super.handBack(rules, rt, id, claimedAt)
-        const queue = (this as unknown as { queues: Map<string, PendingQueue> }).queues.get(`${rt} ${rules.kind}`)
-        if (back !== null && queue !== undefined && queue.peek() === id) {
-          queue.shift()
-          queue.push(id, back.deadline)
-        }
-        return back
-      }
-    }(options),
+    // Handed back as if newly queued: a fresh deadline files it behind the others.
+    make: options => new WithRules(options, rules => rulesLike(rules, {
+      handBack: (record, now) => Object.assign(record, { status: 'pending', updatedAt: now, deadline: now + rules.pendingTimeoutMs })
+    })),
     caughtBy: /keeps its (old place|order)/,
     listCaughtBy: /keeps its old place/
   },
