@@ -84,13 +84,13 @@ export async function catalogChecks (check: Check, target: WorkStoreTarget): Pro
     b.e.same('1 ms before the window closes: answered (and, stale, a refresh queued)', answer(young), { cached: first, storedAt: at, queued: true })
     await b.claim(1)
     b.clock.advance(1)
-    b.e.same('at serveWindowMs: a miss asks the daemon', answer(await b.open(undefined, useCache)), { record: 'pending', queued: true })
+    b.e.same(`at serveWindowMs (${windows.serveWindowMs}, the catalogCache given to make): a miss asks the daemon`, answer(await b.open(undefined, useCache)), { record: 'pending', queued: true })
   })
 
   await check('catalog: past revalidateAfterMs one refresh is queued, and none while one is pending or running', async b => {
     const at = await report(b, first, 'store')
     b.clock.advance(windows.revalidateAfterMs)
-    b.e.same('at revalidateAfterMs: answered, no refresh', answer(await b.open(undefined, useCache)), { cached: first, storedAt: at, queued: false })
+    b.e.same(`at revalidateAfterMs (${windows.revalidateAfterMs}, the catalogCache given to make): answered, no refresh`, answer(await b.open(undefined, useCache)), { cached: first, storedAt: at, queued: false })
     b.e.same('nothing queued', await b.store.probe(b.rt, [kindName]), [false])
     b.clock.advance(1)
     b.e.same('past it: answered, and one refresh queued', answer(await b.open(undefined, useCache)), { cached: first, storedAt: at, queued: true })

@@ -29,7 +29,7 @@ async function forgetsByClock (check: Check): Promise<void> {
     b.clock.advance(durations.retentionMs - 1)
     b.e.same('kept until retentionMs after its last change', (await b.store.get(b.rules, b.rt, id))?.status, 'timeout')
     b.clock.advance(1)
-    b.e.same('forgotten retentionMs after its last change: get answers null', await b.store.get(b.rules, b.rt, id), null)
+    b.e.same('forgotten retentionMs after its last change: get answers null (a store that forgets by key expiry declares forgets: \'expiry\')', await b.store.get(b.rules, b.rt, id), null)
     b.e.same('and settle answers null', await b.store.settle(b.rules, b.rt, id, completed({}), 'keep'), null)
   })
 
