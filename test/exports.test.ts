@@ -71,7 +71,7 @@ t.test('fastify-model-list/testing: the work store contract, from require and im
     const testing = require('fastify-model-list/testing')
     console.log(JSON.stringify({ mainLoadsTap, testingLoadsTap: loaded(), names: Object.keys(testing).sort(), daemonWork: typeof main.daemonWork }))
   `], { cwd: root })
-  t.same(JSON.parse(stdout), { mainLoadsTap: false, testingLoadsTap: false, names: ['workStoreContract'], daemonWork: 'function' })
+  t.same(JSON.parse(stdout), { mainLoadsTap: false, testingLoadsTap: false, names: ['modelListStoreContract', 'workStoreContract'], daemonWork: 'function' })
   const esm = await run(process.execPath, ['--input-type=module', '-e', `
     import { workStoreContract } from 'fastify-model-list/testing'
     console.log(typeof workStoreContract)

@@ -1,37 +1,27 @@
 import { randomUUID } from 'node:crypto'
 import type { Test } from 'tap'
-import type { RulesOptions } from '../../lib/rules'
-import type { ModelEntry, ModelListRequest } from '../../lib/schemas'
+import type { RulesOptions as LifecycleOptions } from '../../lib/rules'
+import type { ModelListRequest } from '../../lib/schemas'
 import type { ModelListStore } from '../../lib/kinds/model-list-store'
 import type { Backend } from './backends'
 import { Clock } from './clock'
 import { ready } from './redis'
 
+// Superseded by the exported suites (lib/testing: workStoreContract and
+// modelListStoreContract, run by test/contract.test.ts); kept until its
+// callers switch. `catalog` now comes from the suite's own sample models.
+import { models } from '../../lib/testing/model-list-fixture'
+export const catalog = models
+
 type HandBack = (runtimeId: string, claim: ModelListRequest) => Promise<boolean>
 
-/** The store's hand-back capability (the built-in stores have it). */
+/** The store's hand-back (the built-in stores have it). */
 function handBackOf (store: ModelListStore): HandBack {
-  const handBack = store.handBack
-  if (handBack === undefined) throw new Error('the built-in stores hand claims back')
-  return handBack.bind(store)
+  if (store.handBack === undefined) throw new Error('the built-in stores hand claims back')
+  return store.handBack.bind(store)
 }
 
 const uuidV4 = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/
-
-export const catalog: ModelEntry[] = [
-  {
-    id: 'claude-sonnet',
-    label: 'Claude Sonnet',
-    provider: 'anthropic',
-    default: true,
-    thinking: {
-      supported_levels: [{ value: 'low', label: 'Low' }, { value: 'high', label: 'High', description: 'Thinks longer' }],
-      default_level: 'low'
-    },
-    service_tiers: [{ id: 'priority', name: 'Priority', description: 'Faster' }]
-  },
-  { id: 'gpt-mini', label: 'GPT mini' }
-]
 
 function runtime (): string {
   return `rt-${randomUUID()}`
@@ -46,7 +36,7 @@ export function storeContract (t: Test, backend: Backend): void {
     if (!(await ready(t, backend.setup))) return
     t.teardown(() => backend.teardown())
 
-    const setup = (options: RulesOptions = {}): { clock: Clock, store: ModelListStore, rt: string } => {
+    const setup = (options: LifecycleOptions = {}): { clock: Clock, store: ModelListStore, rt: string } => {
       const clock = new Clock()
       return { clock, store: backend.make({ ...options, now: clock.now }), rt: runtime() }
     }

@@ -1,0 +1,165 @@
+import t, { type Test } from 'tap'
+import { modelListStoreContract, workStoreContract, type ContractTest } from '../lib/testing/index'
+import type { CatalogWindows } from '../lib/catalog'
+import { MemoryWorkStore } from '../lib/store/memory/work-store'
+import type { OpenedWork, OpenRequest, Outcome, WorkRecord, WorkStore } from '../lib/store/contract'
+import { ModelListOnWorkStore } from '../lib/kinds/model-list-store'
+import { isLive, WorkRules } from '../lib/rules'
+
+// The contract suites have teeth: each mutant is the memory store with one
+// bug, and the suites, run against it with a test object that only records
+// failures, must fail, naming the rule the bug breaks. The unmutated store is
+// the control: it must pass the same way.
+
+/** A tap-like test object that collects failures instead of reporting them. */
+class Recorder implements ContractTest {
+  constructor (private readonly path: string, readonly failures: string[], private readonly running: Array<Promise<void>>) {}
+
+  async test (name: string, fn: (t: Recorder) => Promise<void>): Promise<void> {
+    const child = new Recorder(this.path === '' ? name : `${this.path} > ${name}`, this.failures, this.running)
+    const done = fn(child).catch((error: unknown) => { this.failures.push(`${child.path}: threw ${String(error)}`) })
+    this.running.push(done)
+    await done
+  }
+
+  ok (value: unknown, message = '(no message)'): void {
+    if (value !== true) this.failures.push(`${this.path}: ${message}`)
+  }
+}
+
+async function failuresOf (run: (t: ContractTest) => void): Promise<string[]> {
+  const failures: string[] = []
+  const running: Array<Promise<void>> = []
+  run(new Recorder('', failures, running))
+  while (running.length > 0) await running.shift()
+  return failures
+}
+
+/** Rules of the same kind and timeouts with a method or a number changed. */
+function rulesLike (rules: WorkRules, change: { retentionMs?: number, settle?: WorkRules['settle'], handBack?: (record: WorkRecord, now: number) => void }): WorkRules {
+  const changed = new WorkRules({ pendingTimeoutMs: rules.pendingTimeoutMs, runningTimeoutMs: rules.runningTimeoutMs, retentionMs: change.retentionMs ?? rules.retentionMs }, rules.kind)
+  if (change.settle !== undefined) changed.settle = change.settle
+  if (change.handBack !== undefined) changed.handBack = change.handBack
+  return changed
+}
+
+/** The memory store with its rules changed on every call. */
+class WithRules extends MemoryWorkStore {
+  constructor (options: ConstructorParameters<typeof MemoryWorkStore>[0], private readonly change: (rules: WorkRules) => WorkRules) { super(options) }
+  async open (rules: WorkRules, rt: string, request: OpenRequest): Promise<OpenedWork> { return await super.open(this.change(rules), rt, request) }
+  async get (rules: WorkRules, rt: string, id: string): Promise<WorkRecord | null> { return await super.get(this.change(rules), rt, id) }
+  async claim (rules: WorkRules, rt: string, max: number): Promise<WorkRecord[]> { return await super.claim(this.change(rules), rt, max) }
+  async settle (rules: WorkRules, rt: string, id: string, outcome: Outcome, cache: 'store' | 'drop' | 'keep'): Promise<WorkRecord | null> { return await super.settle(this.change(rules), rt, id, outcome, cache) }
+  async handBack (rules: WorkRules, rt: string, id: string, claimedAt: number): Promise<WorkRecord | null> { return await super.handBack(this.change(rules), rt, id, claimedAt) }
+}
+
+type Options = { now: () => number, catalogCache?: CatalogWindows }
+
+const mutants: Record<string, { make: (options: Options) => WorkStore, caughtBy: RegExp, listCaughtBy?: RegExp }> = {
+  'never forgets records': {
+    make: options => new WithRules(options, rules => rulesLike(rules, { retentionMs: 2 ** 31 - 1 })),
+    caughtBy: /forgotten retentionMs after its last change: get answers null/,
+    listCaughtBy: /forgotten: get answers null/
+  },
+  'counts timed-out requests as claimable': {
+    // Probes and claims read a clock ten hours behind: every deadline looks ahead.
+    make: options => new class extends MemoryWorkStore {
+      private lag = 0
+      now (): number { return super.now() - this.lag }
+      probeNow (rt: string, kinds: readonly string[]): boolean[] { return this.lagging(() => super.probeNow(rt, kinds)) }
+      async claim (rules: WorkRules, rt: string, max: number): Promise<WorkRecord[]> { return await this.lagging(async () => await super.claim(rules, rt, max)) }
+      private lagging<T> (fn: () => T): T {
+        this.lag = 36_000_000
+        try { return fn() } finally { this.lag = 0 }
+      }
+    }(options),
+    caughtBy: /past its deadline (the probe answers false|a claim answers nothing)/,
+    listCaughtBy: /past it: (hasPending answers false|popPending answers null)/
+  },
+  'claims newest first': {
+    make: options => new class extends MemoryWorkStore {
+      async claim (rules: WorkRules, rt: string, max: number): Promise<WorkRecord[]> {
+        const all = await super.claim(rules, rt, 1_000)
+        const rest = all.slice(0, Math.max(0, all.length - max))
+        // Back in their places, newest first: each goes to the front.
+        for (const record of [...rest].reverse()) await super.handBack(rules, rt, record.id, record.updatedAt)
+        return all.slice(rest.length).reverse()
+      }
+    }(options),
+    caughtBy: /claims are oldest first.*: expected \[req 1, req 2, req 3\] got \[req 5, req 4, req 3\]/,
+    listCaughtBy: /claims are oldest first/
+  },
+  'lets a late report overwrite': {
+    make: options => new WithRules(options, rules => rulesLike(rules, {
+      settle: (record, outcome, now) => {
+        Object.assign(record, outcome.status === 'completed' ? { status: 'completed', result: outcome.result } : { status: 'failed', error: outcome.error }, { updatedAt: now })
+        return true
+      }
+    })),
+    caughtBy: /a late failure answers the terminal record unchanged/,
+    listCaughtBy: /a late fail answers the completed request unchanged/
+  },
+  'ignores exclusive': {
+    make: options => new class extends MemoryWorkStore {
+      async open (rules: WorkRules, rt: string, request: OpenRequest): Promise<OpenedWork> { return await super.open(rules, rt, { ...request, exclusive: false }) }
+    }(options),
+    caughtBy: /busy while pending, naming the request in flight: expected \{ busy: req 1 \}/
+  },
+  'coalesce joins different params': {
+    // Joins the oldest pending request it queued, whatever it asks.
+    make: options => new class extends MemoryWorkStore {
+      private readonly opened: string[] = []
+      async open (rules: WorkRules, rt: string, request: OpenRequest): Promise<OpenedWork> {
+        if (request.coalesce && !request.useCache) {
+          for (const id of this.opened) {
+            const record = await this.get(rules, rt, id)
+            if (record?.status === 'pending') return { record, queued: false }
+          }
+        }
+        const opened = await super.open(rules, rt, request)
+        if ('record' in opened && opened.queued) this.opened.push(opened.record.id)
+        return opened
+      }
+    }(options),
+    caughtBy: /coalesce joins past a head that asks something else/
+  },
+  'hands a claim back to the back of the queue': {
+    // Handed back as if newly queued: a fresh deadline files it behind the others.
+    make: options => new WithRules(options, rules => rulesLike(rules, {
+      handBack: (record, now) => Object.assign(record, { status: 'pending', updatedAt: now, deadline: now + rules.pendingTimeoutMs })
+    })),
+    caughtBy: /keeps its (old place|order)/,
+    listCaughtBy: /keeps its old place/
+  },
+  'lets a late report store the catalog': {
+    // A late report counts as accepted for the catalog, the record left as it is.
+    make: options => new WithRules(options, rules => rulesLike(rules, {
+      settle: (record, outcome, now) => isLive(record.status) ? rules.settle(record, outcome, now) : true
+    })),
+    caughtBy: /catalog.*(stores no catalog|does not store|does not drop)/
+  }
+}
+
+t.test('control: the memory store passes both suites through the recorder', async t => {
+  t.same(await failuresOf(t => workStoreContract(t, { name: 'memory', make: (now, { catalogCache }) => new MemoryWorkStore({ now, catalogCache }) })), [])
+  t.same(await failuresOf(t => modelListStoreContract(t, { name: 'memory', make: options => new ModelListOnWorkStore(new MemoryWorkStore({ now: options.now }), options) })), [])
+})
+
+/** One of `failures` names the rule (`rule` matches it): shown when it does, all of them when none does. */
+function named (t: Test, suite: string, failures: string[], rule: RegExp): void {
+  const naming = failures.find(failure => rule.test(failure))
+  t.ok(naming !== undefined, naming !== undefined
+    ? `${suite} names the rule: ${naming}`
+    : `${suite}: no failure matches ${String(rule)}; its failures:\n${failures.join('\n')}`)
+}
+
+for (const [bug, mutant] of Object.entries(mutants)) {
+  t.test(`mutant "${bug}" fails the contract, naming the rule`, async t => {
+    const failures = await failuresOf(t => workStoreContract(t, { name: bug, make: (now, { catalogCache }) => mutant.make({ now, catalogCache }) }))
+    t.ok(failures.length > 0, `the work store suite fails (${failures.length} failures)`)
+    named(t, 'the work store suite', failures, mutant.caughtBy)
+    if (mutant.listCaughtBy === undefined) return
+    const listFailures = await failuresOf(t => modelListStoreContract(t, { name: bug, make: options => new ModelListOnWorkStore(mutant.make({ now: options.now }), options) }))
+    named(t, 'the ModelListStore suite', listFailures, mutant.listCaughtBy)
+  })
+}
