@@ -2,7 +2,7 @@ import t from 'tap'
 import RedisMock from 'ioredis-mock'
 import type Redis from 'ioredis'
 import type { ModelListRequest } from '../lib/schemas'
-import { RedisModelListStore } from '../lib/stores/redis'
+import { RedisModelListStore } from '../lib/store/redis'
 import { Clock } from './helpers/clock'
 import { catalog } from './helpers/contract'
 import { connect, deleteKeys, needsRedis, ready, uniquePrefix } from './helpers/redis'
@@ -33,7 +33,7 @@ const batch = 25
 
 /** The record's hash as stored: never a result beside an error. */
 async function storedFields (raw: Redis, keyPrefix: string, rt: string, id: string): Promise<Record<string, string>> {
-  return await raw.hgetall(`${keyPrefix}:{${rt}}:req:${id}`)
+  return await raw.hgetall(`${keyPrefix}:{${rt}}:model_list:req:${id}`)
 }
 
 /**
@@ -122,7 +122,7 @@ for (const target of targets) {
       t.same(new Set(all), created, 'the claimed set is the created set')
       t.equal(await stores[0].hasPending(rt), false, 'nothing left to claim')
       t.equal(await stores[1].popPending(rt), null)
-      t.equal(await raw.zcard(`${keyPrefix}:{${rt}}:queue`), 0, 'the queue is empty')
+      t.equal(await raw.zcard(`${keyPrefix}:{${rt}}:model_list:queue`), 0, 'the queue is empty')
       t.comment(`${target.name}: ${target.requests} requests claimed in ${elapsed} ms by 8 claimers: ${claimedBy.map((mine, claimer) =>
         `#${claimer}(${claimer % 2 === 0 ? 'A' : 'B'})=${mine.length}`).join(' ')}`)
     })
