@@ -7,9 +7,9 @@ import type Redis from 'ioredis'
 import fastifyModelList, { MemoryModelListStore, RedisModelListStore, type FastifyModelListOptions, type ModelListStore } from '../lib/index'
 import { Clock } from './helpers/clock'
 import { buildHost, hang, hostHooks, spyStore, type Host, type LogLine, type SpyStore } from './helpers/host'
-import { kHandBack, type StoreCapabilities } from '../lib/capabilities'
+import type { RedisWorkStore } from '../lib/store/redis'
 
-type HandBack = NonNullable<StoreCapabilities['handBack']>
+type HandBack = NonNullable<ModelListStore['handBack']>
 
 interface Setup extends Host {
   clock: Clock
@@ -196,7 +196,7 @@ t.test('a slow or failing store costs the heartbeat its bound and answers null',
 })
 
 t.test('regression: a claim that landed after its heartbeat gave up was lost to a timeout', async t => {
-  // A store object around a memory store, with its hand-back capability, whose
+  // A store object around a memory store, with its public handBack, whose
   // claims land only when `land` is called: after the heartbeat's bound.
   async function lateStore (t: Test, landing: (inner: MemoryModelListStore, runtimeId: string) => Promise<unknown>, handBack?: HandBack): Promise<Setup & { land: () => Promise<void> }> {
     const clock = new Clock()
@@ -208,7 +208,7 @@ t.test('regression: a claim that landed after its heartbeat gave up was lost to 
         land = () => { landing(inner, runtimeId).then(resolve, reject) }
       })
     })
-    Object.assign(spied, { [kHandBack]: handBack ?? inner[kHandBack].bind(inner) })
+    spied.handBack = handBack ?? inner.handBack.bind(inner)
     const host = await buildHost({ store: spied, storeTimeoutMs: 50 })
     t.teardown(() => host.app.close())
     const turns = async (): Promise<void> => {
@@ -299,27 +299,29 @@ t.test('on the Redis store, a heartbeat with nothing to claim sends one ZCARD an
   const clock = new Clock()
   const host = await buildHost({ redis: client, keyPrefix: 'hb-probe', now: clock.now })
   t.teardown(() => host.app.close())
-  const store = host.app.modelListStore
+  const store = host.app.modelListStore as RedisModelListStore
+  // The plugin runs the built-in store's work store: its probe script and its claim script are what a heartbeat may cost.
+  const workStore = store.workStore as RedisWorkStore
   const calls: string[] = []
   const zcard = client.zcard.bind(client)
   client.zcard = (async (key: string) => { calls.push('zcard'); return await zcard(key) }) as typeof client.zcard
-  const hasPending = store.hasPending.bind(store)
-  store.hasPending = async (runtimeId) => { calls.push('hasPending'); return await hasPending(runtimeId) }
-  const popPending = store.popPending.bind(store)
-  store.popPending = async (runtimeId) => { calls.push('popPending'); return await popPending(runtimeId) }
+  const probe = workStore.probe.bind(workStore)
+  workStore.probe = async (runtimeId, kinds) => { calls.push('probe'); return await probe(runtimeId, kinds) }
+  const claimScript = workStore.claim.bind(workStore)
+  workStore.claim = async (rules, runtimeId, max) => { calls.push('claim'); return await claimScript(rules, runtimeId, max) }
   const claim = async (): Promise<unknown> => await host.app.claimPendingModelList('rt-1')
 
   t.equal(await claim(), null)
-  t.strictSame(calls.splice(0), ['zcard'], 'nothing to claim: one ZCARD, no hasPending script, no claim')
+  t.strictSame(calls.splice(0), ['zcard'], 'nothing to claim: one ZCARD, no probe script, no claim')
   const created = await store.create('rt-1')
   t.strictSame(await claim(), { id: created.id })
-  t.strictSame(calls.splice(0), ['zcard', 'popPending'], 'something to claim: the probe, then the claim')
+  t.strictSame(calls.splice(0), ['zcard', 'claim'], 'something to claim: the probe, then the claim')
 
   // Only an entry past its deadline left: the probe says maybe, the claim says no and takes it out.
   await store.create('rt-1')
   clock.advance(30_001)
   t.equal(await claim(), null)
-  t.strictSame(calls.splice(0), ['zcard', 'popPending'], 'a spurious maybe costs one claim')
+  t.strictSame(calls.splice(0), ['zcard', 'claim'], 'a spurious maybe costs one claim')
   t.equal(await claim(), null)
   t.strictSame(calls.splice(0), ['zcard'], 'and only once: the queue is empty')
 

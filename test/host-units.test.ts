@@ -5,8 +5,8 @@ import type { FastifyBaseLogger, FastifyRequest, FastifySchemaValidationError } 
 import { Type } from '@sinclair/typebox'
 import { OutageLog } from '../lib/outage-log'
 import { fastifyFormatter, formatterOf, validationError } from '../lib/routes/validation-error'
-import { ajvSchema } from '../lib/ajv-schema'
-import { strictValidatorCompiler } from '../lib/validator'
+import { ajvSchema } from '../lib/routes/ajv-schema'
+import { strictValidatorCompiler } from '../lib/routes/validator'
 import { Clock } from './helpers/clock'
 
 interface Line { fields: Record<string, unknown>, msg: string }
@@ -24,13 +24,13 @@ t.test('OutageLog: one line per kind of failure per interval, with a count', asy
   t.equal(outage.active, false)
 
   const reset = Object.assign(new Error('reset'), { code: 'ECONNRESET' })
-  outage.failed(log, 'hasPending', reset, { runtimeId: 'rt-1' })
-  outage.failed(log, 'hasPending', reset, { runtimeId: 'rt-2' })
-  outage.failed(log, 'popPending', reset, { runtimeId: 'rt-1' })
-  outage.failed(log, 'hasPending', new TypeError('bad'), {})
-  outage.failed(log, 'hasPending', 'a string', {})
-  outage.failed(log, 'hasPending', undefined, {})
-  t.strictSame(lines.map(line => line.fields.kind), ['hasPending ECONNRESET', 'popPending ECONNRESET', 'hasPending TypeError', 'hasPending error'],
+  outage.failed(log, 'probe', reset, { runtimeId: 'rt-1' })
+  outage.failed(log, 'probe', reset, { runtimeId: 'rt-2' })
+  outage.failed(log, 'claim', reset, { runtimeId: 'rt-1' })
+  outage.failed(log, 'probe', new TypeError('bad'), {})
+  outage.failed(log, 'probe', 'a string', {})
+  outage.failed(log, 'probe', undefined, {})
+  t.strictSame(lines.map(line => line.fields.kind), ['probe ECONNRESET', 'claim ECONNRESET', 'probe TypeError', 'probe error'],
     'kinds by code, else name, else "error"; the repeat counted, not written')
   t.equal(lines[0]?.fields.runtimeId, 'rt-1')
   t.equal(lines[0]?.fields.err, reset)
@@ -38,30 +38,30 @@ t.test('OutageLog: one line per kind of failure per interval, with a count', asy
   t.equal(outage.active, true)
 
   clock.advance(999)
-  outage.failed(log, 'hasPending', reset, {})
+  outage.failed(log, 'probe', reset, {})
   t.equal(lines.length, 4, 'still within the interval')
   clock.advance(1)
-  outage.failed(log, 'hasPending', reset, {})
+  outage.failed(log, 'probe', reset, {})
   t.equal(lines.length, 5, 'the next interval: a line')
   t.equal(lines[4]?.fields.repeatedSinceLastLine, 2, 'counting the two it stood for')
   clock.advance(1_000)
-  outage.failed(log, 'popPending', reset, {})
+  outage.failed(log, 'claim', reset, {})
   t.notOk('repeatedSinceLastLine' in lines[5]!.fields, 'nothing was repeated: no count')
 
   outage.recovered(log)
-  t.strictSame(lines.slice(6).map(line => [line.fields.kind, line.fields.repeatedSinceLastLine]), [['hasPending error', 1]],
+  t.strictSame(lines.slice(6).map(line => [line.fields.kind, line.fields.repeatedSinceLastLine]), [['probe error', 1]],
     'recovery writes a line only for kinds with something counted')
   t.equal(outage.active, false)
-  outage.failed(log, 'hasPending', reset, {})
+  outage.failed(log, 'probe', reset, {})
   t.equal(lines.length, 8, 'after recovery the next failure is written at once')
 })
 
 t.test('OutageLog: kinds are bounded', async t => {
   const outage = new OutageLog('claim failed', () => 0)
   const { log, lines } = recorder()
-  for (let i = 0; i < 100; i++) outage.failed(log, 'hasPending', { code: `E${i}` }, {})
+  for (let i = 0; i < 100; i++) outage.failed(log, 'probe', { code: `E${i}` }, {})
   t.equal(lines.length, 33, '32 kinds, then one for all the others')
-  t.equal(lines[32]?.fields.kind, 'hasPending other')
+  t.equal(lines[32]?.fields.kind, 'probe other')
 })
 
 t.test("validationError: Fastify's shape, with the route's formatter or Fastify's wording", async t => {

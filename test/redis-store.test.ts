@@ -6,17 +6,14 @@ import Redis, { type RedisOptions } from 'ioredis'
 import RedisMock from 'ioredis-mock'
 import type { FastifyInstance, InjectOptions } from 'fastify'
 import fastifyModelList from '../lib/index'
-import { RedisModelListStore } from '../lib/stores/redis'
-import { kHandBack, type StoreCapabilities } from '../lib/capabilities'
-
-type HandBack = NonNullable<StoreCapabilities['handBack']>
+import { RedisModelListStore } from '../lib/store/redis'
 import { Clock } from './helpers/clock'
 import { catalog } from './helpers/contract'
 import { hooks, hostApp, routes } from './helpers/apps'
 import { connect, deleteKeys, needsRedis, ready, uniquePrefix } from './helpers/redis'
 
-// Every file in lib/stores/lua but the shared prelude is one script.
-const scriptFiles = readdirSync(join(__dirname, '../lib/stores/lua')).filter(file => file !== 'lifecycle.lua').length
+// Every file in lib/store/redis/lua but the shared prelude is one script.
+const scriptFiles = readdirSync(join(__dirname, '../lib/store/redis/lua')).filter(file => file !== 'lifecycle.lua').length
 
 // What the Redis store does beyond the store contract: expiry, queue upkeep,
 // key layout, sharing a client, option checks, and what a dead Redis costs.
@@ -26,11 +23,13 @@ interface Target {
   client: (options?: RedisOptions) => Redis
   setup: () => Promise<{ skip: string | false }>
   mock: boolean
+  /** The store's clock option: ioredis-mock's TIME has noise for milliseconds, so stores on it take this process's. */
+  now?: () => number
 }
 
 const targets: Target[] = [
   { name: 'redis', client: (options = {}) => new Redis({ host: '127.0.0.1', port: 6379, ...options }), setup: needsRedis, mock: false },
-  { name: 'ioredis-mock', client: (options = {}) => new RedisMock(options) as unknown as Redis, setup: async () => ({ skip: false }), mock: true }
+  { name: 'ioredis-mock', client: (options = {}) => new RedisMock(options) as unknown as Redis, setup: async () => ({ skip: false }), mock: true, now: Date.now }
 ]
 
 const retentionMs = 100_000
@@ -212,12 +211,12 @@ for (const target of targets) {
       const created = await store.create(rt)
       const claim = await store.popPending(rt)
       t.same(await raw.zrange(running, 0, -1), [created.id])
-      t.equal(await (store as unknown as Record<symbol, HandBack>)[kHandBack](rt, claim!), true)
+      t.equal(await store.handBack(rt, claim!), true)
       t.same(await raw.zrange(running, 0, -1), [], 'no longer counted as running')
       t.equal(await raw.zcard(queue), 1, 'queued again')
     })
 
-    t.test('keys use the hash tag layout <prefix>:{<runtimeId>}:...', async t => {
+    t.test('keys use the hash tag layout <prefix>:{<runtimeId>}:model_list:...', async t => {
       const { store, keyPrefix } = setup('layout')
       const expected: string[] = []
       for (const rt of ['rt-a', 'rt-b']) {
@@ -227,12 +226,13 @@ for (const target of targets) {
         await store.complete(rt, claimed.id, { models: catalog, supported: true })
         t.equal((await store.popPending(rt))?.id, queued.id)
         const waiting = await store.create(rt)
-        expected.push(`${keyPrefix}:{${rt}}:model_list:queue`, `${keyPrefix}:{${rt}}:model_list:seq`, `${keyPrefix}:{${rt}}:model_list:req:${claimed.id}`, `${keyPrefix}:{${rt}}:model_list:req:${queued.id}`,
-          `${keyPrefix}:{${rt}}:model_list:req:${waiting.id}`, `${keyPrefix}:{${rt}}:model_list:running`, `${keyPrefix}:{${rt}}:model_list:catalog`)
+        const kind = `${keyPrefix}:{${rt}}:model_list`
+        expected.push(`${kind}:queue`, `${kind}:seq`, `${kind}:req:${claimed.id}`, `${kind}:req:${queued.id}`,
+          `${kind}:req:${waiting.id}`, `${kind}:running`, `${kind}:catalog`)
       }
       const keys = await scan(raw, `${keyPrefix}*`)
       t.same(keys, expected.sort(), 'exactly these keys')
-      const layout = new RegExp(`^${keyPrefix}:\\{rt-[ab]\\}:(queue|seq|running|catalog|req:${uuid})$`)
+      const layout = new RegExp(`^${keyPrefix}:\\{rt-[ab]\\}:model_list:(queue|seq|running|catalog|req:${uuid})$`)
       for (const key of keys) t.match(key, layout, key)
     })
 
@@ -259,7 +259,7 @@ for (const target of targets) {
 
       const keys = await scan(raw, `*{${rt}}*`)
       t.ok(keys.length > 0, 'keys written')
-      for (const key of keys) t.match(key, new RegExp(`^${outer}:model-list:\\{${rt}\\}:(queue|seq|running|catalog|req:${uuid})$`), `${key}: the client's prefix once, then the store's`)
+      for (const key of keys) t.match(key, new RegExp(`^${outer}:model-list:\\{${rt}\\}:model_list:(queue|seq|running|catalog|req:${uuid})$`), `${key}: the client's prefix once, then the store's`)
     })
 
     t.test('two stores on one client: scripts defined once, no clash', async t => {
@@ -293,7 +293,7 @@ for (const target of targets) {
       const app = await hostApp(async app => {
         for (const [path, keyPrefix] of [['/one', p1], ['/two', p2]]) {
           await app.register(async child => {
-            await child.register(fastifyModelList, { redis: shared, keyPrefix, ...hooks })
+            await child.register(fastifyModelList, { redis: shared, keyPrefix, now: target.now, ...hooks })
             child.post<{ Params: { rt: string } }>('/heartbeat/:rt', async request => ({ pending: await child.claimPendingModelList(request.params.rt) }))
           }, { prefix: path })
         }
@@ -334,7 +334,7 @@ for (const target of targets) {
     t.test("close() leaves the host's client connected", async t => {
       const own = client()
       await own.ping()
-      const store = new RedisModelListStore({ redis: own, keyPrefix: prefix('close') })
+      const store = new RedisModelListStore({ redis: own, keyPrefix: prefix('close'), now: target.now })
       await store.create('rt-close')
       await store.close()
       if (!target.mock) t.equal(own.status, 'ready', 'still ready')

@@ -1,22 +1,30 @@
 import { mock } from 'node:test'
 import t, { type Test } from 'tap'
-import { MemoryModelListStore } from '../lib/stores/memory'
+import { MemoryModelListStore } from '../lib/store/memory'
 import { Clock } from './helpers/clock'
-import { kHandBack } from '../lib/capabilities'
 
 // What the memory store promises beyond the shared contract: costs that do not
 // grow with what other runtimes store, and memory returned without new traffic.
 
 interface Internals {
-  backend: {
-    records: Map<string, unknown>
-    queues: Map<string, { size: number }>
-    sweepingOn?: NodeJS.Immediate
+  byKind: Map<string, { records: Map<string, unknown> }>
+  queues: Map<string, { size: number }>
+  sweeper: { sweepingOn?: NodeJS.Immediate }
+}
+
+// The model list's records, the runtimes' queues (keyed by lane) and the sweep under way.
+function internals (store: MemoryModelListStore): { records: Map<string, unknown>, queues: Map<string, { size: number }>, sweepingOn?: NodeJS.Immediate } {
+  const work = store.workStore as unknown as Internals
+  return {
+    get records () { return work.byKind.get('model_list')?.records ?? new Map<string, unknown>() },
+    queues: work.queues,
+    get sweepingOn () { return work.sweeper.sweepingOn }
   }
 }
 
-function internals (store: MemoryModelListStore): Internals['backend'] {
-  return (store as unknown as Internals).backend
+/** The key of a runtime's model list queue. */
+function lane (runtimeId: string): string {
+  return `${runtimeId} model_list`
 }
 
 // Counts the record look-ups a call makes, the unit of its cost.
@@ -71,7 +79,7 @@ t.test('forgetting visits what is due, not all that is stored', async t => {
   await store.create('trigger')
   t.equal(records.size, 5_001, 'the 10 due records are gone')
   t.equal(visited, 11, 'the sweep stopped at the first record not due')
-  t.equal(internals(store).queues.has('old-0'), false, 'their queues are gone too')
+  t.equal(internals(store).queues.has(lane('old-0')), false, 'their queues are gone too')
 })
 
 t.test('memory is returned on a timer, without new requests', async t => {
@@ -157,7 +165,7 @@ t.test('regression: the memory queue copied itself on every claim and trim', asy
   t.equal(claimed, queued / 2)
   clock.advance(30_001)
   t.equal(await store.hasPending('rt'), false, 'the other half timed out')
-  t.equal(internals(store).queues.has('rt'), false, 'and left the queue')
+  t.equal(internals(store).queues.has(lane('rt')), false, 'and left the queue')
   t.ok(copies.moved <= queued, `${queued} entries claimed or trimmed moved ${copies.moved} slots (at most one each)`)
 })
 
@@ -262,7 +270,7 @@ t.test('a claim handed back after the clock stepped back goes behind what was qu
   const claim = await store.popPending('rt')
   clock.advance(-10_000)
   const second = await store.create('rt')
-  t.equal(await store[kHandBack]('rt', claim!), true)
+  t.equal(await store.handBack('rt', claim!), true)
   t.equal((await store.popPending('rt'))?.id, second.id, 'its deadline is later than the newer one\'s')
   t.equal((await store.popPending('rt'))?.id, first.id, 'but it is claimable again')
   clock.advance(30_001)
