@@ -27,6 +27,11 @@ export class MapWorkStore implements WorkStore {
   private read (rules: WorkRules, runtimeId: string, id: string, now: number): WorkRecord | undefined {
     const record = this.records.get(id)
     if (record === undefined || record.runtimeId !== runtimeId || record.kind !== rules.kind) return undefined
+    // Forgotten `retentionMs` after its last change, as every store must.
+    if (now - record.updatedAt >= rules.retentionMs) {
+      this.records.delete(id)
+      return undefined
+    }
     rules.expire(record, now)
     return record
   }

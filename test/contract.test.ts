@@ -7,7 +7,7 @@ import { RedisWorkStore } from '../lib/store/redis/work-store'
 import { MemoryModelListStore } from '../lib/store/memory/index'
 import { RedisModelListStore } from '../lib/store/redis/index'
 import type { RedisClient } from '../lib/store/redis/client'
-import { connect, deleteKeys, needsRedis, ready, uniquePrefix } from './helpers/redis'
+import { connect, connect6, deleteKeys, needsRedis, ready, uniquePrefix } from './helpers/redis'
 import { needsCluster, startCluster } from './helpers/cluster'
 
 // The exported contract suites, unchanged, against every built-in backend:
@@ -54,16 +54,19 @@ t.test('ioredis-mock', async t => {
   redisContracts(t, 'ioredis-mock', redis, uniquePrefix('contract-mock'))
 })
 
-t.test('redis 127.0.0.1:6379', async t => {
-  if (!(await ready(t, needsRedis))) return
-  const redis = connect()
-  const keyPrefix = uniquePrefix('contract')
-  t.teardown(async () => {
-    await deleteKeys(redis, keyPrefix)
-    redis.disconnect()
+// ioredis 5 and 6 (an npm alias in devDependencies): both majors are supported.
+for (const [name, client] of [['redis', connect], ['redis-ioredis6', connect6]] as const) {
+  t.test(`${name} 127.0.0.1:6379`, async t => {
+    if (!(await ready(t, needsRedis))) return
+    const redis = client()
+    const keyPrefix = uniquePrefix('contract')
+    t.teardown(async () => {
+      await deleteKeys(redis, keyPrefix)
+      redis.disconnect()
+    })
+    redisContracts(t, name, redis as unknown as RedisClient, keyPrefix)
   })
-  redisContracts(t, 'redis', redis, keyPrefix)
-})
+}
 
 t.test('Redis Cluster (3 masters)', async t => {
   if (!(await ready(t, needsCluster))) return

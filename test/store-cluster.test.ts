@@ -2,18 +2,15 @@ import { randomUUID } from 'node:crypto'
 import t from 'tap'
 import type Redis from 'ioredis'
 import type { Cluster } from 'ioredis'
-import { RedisModelListStore, RedisWorkStore } from '../lib/store/redis'
 import { Engine } from '../lib/store/features'
 import { modelListKind } from '../lib/rules'
 import { redisBackend } from './helpers/backends'
 import { Clock } from './helpers/clock'
 import { needsCluster, startCluster } from './helpers/cluster'
-import { storeContract } from './helpers/contract'
 import { eventually, pickerContract, sameSlotRuntime } from './helpers/picker-contract'
 import { ready, uniquePrefix } from './helpers/redis'
 import { kindsSuite } from './helpers/kinds'
 import { countCommands } from './helpers/count-commands'
-import { workStoreContract } from '../lib/testing/index'
 
 // The store contract, unchanged, on a three-master Redis Cluster started for
 // this file on 127.0.0.1:7001-7003 (and thrown away at the end), plus the
@@ -33,10 +30,7 @@ t.test('Redis Cluster (3 masters on 127.0.0.1:7001-7003)', async t => {
     await cluster.stop()
   })
 
-  const backend = redisBackend('redis-cluster', () => connect() as unknown as Redis, async () => ({ skip: false }))
-  // helpers/redis deleteKeys SCANs one node; on a cluster, SCAN each master.
-  backend.teardown = async () => { await cluster.deleteKeys(`fml-redis-cluster-${process.pid}-`) }
-  storeContract(t, backend)
+  // The store contract runs on the Cluster in test/contract.test.ts.
 
   // The catalog cache, held-poll wake-ups and hints: classic pub/sub reaches
   // every replica whichever master owns the runtime's slot.
@@ -48,12 +42,7 @@ t.test('Redis Cluster (3 masters on 127.0.0.1:7001-7003)', async t => {
   }
   pickerContract(t, picker)
 
-  // The exported work store contract, for a second kind with params.
-  const workPrefix = uniquePrefix('cluster-work')
-  workStoreContract(t, {
-    name: 'redis-cluster',
-    make: now => new RedisWorkStore({ redis: connect(), keyPrefix: workPrefix, now })
-  })
+  // The exported contract suites run on a Cluster in test/contract.test.ts.
 
   // Other kinds through the plugin: two replicas, a client each.
   const kindsPrefix = uniquePrefix('cluster-kinds')
@@ -64,7 +53,6 @@ t.test('Redis Cluster (3 masters on 127.0.0.1:7001-7003)', async t => {
     options: (replica, clock) => ({ redis: latest[replica] = connect(), keyPrefix: kindsPrefix, now: clock.now }),
     count: replica => countCommands(latest[replica] as unknown as { sendCommand: (...args: any[]) => unknown }),
     teardown: async () => {
-      await cluster.deleteKeys(`${workPrefix}:`)
       await cluster.deleteKeys(`${kindsPrefix}:`)
     }
   })

@@ -8,7 +8,7 @@ import { Clock } from './helpers/clock'
 
 interface Internals {
   byKind: Map<string, { records: Map<string, unknown> }>
-  queues: Map<string, { size: number }>
+  lanes: { queues: Map<string, { size: number }> }
   sweeper: { sweepingOn?: NodeJS.Immediate }
 }
 
@@ -17,7 +17,7 @@ function internals (store: MemoryModelListStore): { records: Map<string, unknown
   const work = store.workStore as unknown as Internals
   return {
     get records () { return work.byKind.get('model_list')?.records ?? new Map<string, unknown>() },
-    queues: work.queues,
+    queues: work.lanes.queues,
     get sweepingOn () { return work.sweeper.sweepingOn }
   }
 }

@@ -171,7 +171,7 @@ t.test('a composition wrapper with work kinds is refused: it serves the model li
   const inner = new MemoryModelListStore()
   const kind = daemonWork({ name: 'local_skills', result: Type.Object({}) })
   const app = Fastify()
-  await t.rejects(app.register(fastifyModelList, { store: spyStore(inner), work: [kind], getRuntime: () => ({ online: true }), authorizeDaemon: () => true }).ready(), /work needs a store that serves every kind/)
+  await t.rejects(async () => { await app.register(fastifyModelList, { store: spyStore(inner), work: [kind], getRuntime: () => ({ online: true }), authorizeDaemon: () => true }).ready() }, /work needs a store that serves every kind/)
   await inner.close()
 })
 

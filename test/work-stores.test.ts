@@ -4,7 +4,6 @@ import t, { type Test } from 'tap'
 import Redis, { type Cluster } from 'ioredis'
 import RedisMock from 'ioredis-mock'
 import type { FastifyBaseLogger } from 'fastify'
-import { workStoreContract } from '../lib/testing/index'
 import { WorkRules, modelListKind } from '../lib/rules'
 import type { WorkStore } from '../lib/store/contract'
 import { MemoryWorkStore } from '../lib/store/memory/work-store'
@@ -15,32 +14,12 @@ import { countCommands } from './helpers/count-commands'
 import { freePort } from './helpers/redis-server'
 import { connect, deleteKeys, needsRedis, ready, uniquePrefix } from './helpers/redis'
 
-// The built-in work stores as the plugin calls them (lib/store/contract.ts):
-// the exported contract suite on all four backends, then what the stores do
-// beyond it: the key layout, the clock source, the subscriber's log, the
-// memory store's sweep by each kind's retention.
+// The built-in work stores as the plugin calls them (lib/store/contract.ts),
+// beyond the exported contract suite (test/contract.test.ts): the key layout,
+// the clock source, the subscriber's log, the memory store's sweep by each
+// kind's retention.
 
 const mockClient = (): Redis => new RedisMock() as unknown as Redis
-
-workStoreContract(t, { name: 'memory', make: now => new MemoryWorkStore({ now }) })
-
-t.test('ioredis-mock', async t => {
-  const redis = mockClient()
-  const keyPrefix = uniquePrefix('work-stores')
-  t.teardown(() => { redis.disconnect() })
-  workStoreContract(t, { name: 'ioredis-mock', make: now => new RedisWorkStore({ redis, keyPrefix, now }) })
-})
-
-t.test('redis', async t => {
-  if (!(await ready(t, needsRedis))) return
-  const redis = connect()
-  const keyPrefix = uniquePrefix('work-stores')
-  t.teardown(async () => {
-    await deleteKeys(redis, keyPrefix)
-    redis.disconnect()
-  })
-  workStoreContract(t, { name: 'redis', make: now => new RedisWorkStore({ redis, keyPrefix, now }) })
-})
 
 t.test('Redis Cluster (3 masters)', async t => {
   if (!(await ready(t, needsCluster))) return
@@ -57,8 +36,6 @@ t.test('Redis Cluster (3 masters)', async t => {
     clients.push(made)
     return made
   }
-  workStoreContract(t, { name: 'redis-cluster', make: now => new RedisWorkStore({ redis: client(), keyPrefix, now }) })
-
   t.test('every key of a runtime, of every kind, is in one slot', async t => {
     const redis = client()
     const store = new RedisWorkStore({ redis, keyPrefix, now: Date.now })
