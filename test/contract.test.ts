@@ -8,7 +8,7 @@ import { MemoryModelListStore } from '../lib/store/memory/index'
 import { RedisModelListStore } from '../lib/store/redis/index'
 import type { RedisClient } from '../lib/store/redis/client'
 import { connect, connect6, deleteKeys, needsRedis, ready, uniquePrefix } from './helpers/redis'
-import { needsCluster, startCluster } from './helpers/cluster'
+import { clusterPortsAt, needsCluster, startCluster } from './helpers/cluster'
 
 // The exported contract suites, unchanged, against every built-in backend:
 // memory, ioredis-mock, a real Redis and a three-master Redis Cluster.
@@ -70,7 +70,8 @@ for (const [name, client] of [['redis', connect], ['redis-ioredis6', connect6]] 
 
 t.test('Redis Cluster (3 masters)', async t => {
   if (!(await ready(t, needsCluster))) return
-  const cluster = await startCluster()
+  // Ports of its own: another file's cluster may be up at the same time.
+  const cluster = await startCluster(clusterPortsAt(20))
   const redis = cluster.connect()
   const keyPrefix = uniquePrefix('contract-cluster')
   t.teardown(async () => {

@@ -9,7 +9,7 @@ import type { WorkStore } from '../lib/store/contract'
 import { MemoryWorkStore } from '../lib/store/memory/work-store'
 import { RedisWorkStore } from '../lib/store/redis/work-store'
 import { catalogKey, kindKeys } from '../lib/store/redis/keys'
-import { needsCluster, startCluster } from './helpers/cluster'
+import { clusterPortsAt, needsCluster, startCluster } from './helpers/cluster'
 import { countCommands } from './helpers/count-commands'
 import { freePort } from './helpers/redis-server'
 import { connect, deleteKeys, needsRedis, ready, uniquePrefix } from './helpers/redis'
@@ -23,7 +23,8 @@ const mockClient = (): Redis => new RedisMock() as unknown as Redis
 
 t.test('Redis Cluster (3 masters)', async t => {
   if (!(await ready(t, needsCluster))) return
-  const cluster = await startCluster()
+  // Ports of its own: another file's cluster may be up at the same time.
+  const cluster = await startCluster(clusterPortsAt(10))
   const clients: Cluster[] = []
   const keyPrefix = uniquePrefix('work-stores-cluster')
   t.teardown(async () => {

@@ -9,6 +9,8 @@ const run = promisify(execFile)
 // so two checkouts can run their suites side by side.
 const clusterPortBase = Number(process.env.FML_CLUSTER_PORT_BASE ?? 7001)
 export const clusterPorts = [clusterPortBase, clusterPortBase + 1, clusterPortBase + 2]
+/** Ports of a cluster of its own for a test file that may run beside another (tap runs files in parallel). */
+export const clusterPortsAt = (offset: number): number[] => clusterPorts.map(port => port + offset)
 
 /**
  * The tap `skip` option for the cluster test: redis-server and redis-cli must
