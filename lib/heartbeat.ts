@@ -5,7 +5,6 @@ import { OutageLog } from './outage-log'
 import type { Face } from './kinds/face'
 import type { DaemonWork, PendingWork } from './kinds/declare'
 import type { PendingModelList } from './schemas'
-import type { Engine } from './store/features'
 import type { WorkRecord } from './store/contract'
 
 export type ClaimPendingModelList = (runtimeId: string, request?: FastifyRequest) => Promise<PendingModelList | null>
@@ -29,25 +28,9 @@ export interface HeartbeatOptions {
   now: () => number
 }
 
-/** Kinds that share an engine: probed together, in one round trip. */
-interface Group {
-  engine: Engine
-  names: string[]
-}
-
-function groupsOf (faces: readonly Face[]): Group[] {
-  const groups: Group[] = []
-  for (const face of faces) {
-    const group = groups.find(known => known.engine === face.engine)
-    if (group === undefined) groups.push({ engine: face.engine, names: [face.kind.name] })
-    else group.names.push(face.kind.name)
-  }
-  return groups
-}
-
 /**
- * The heartbeat's claim for the kinds given: one probe per engine (one round
- * trip whatever the number of kinds; almost every heartbeat ends there), then
+ * The heartbeat's claim for the kinds given: one probe (one round trip
+ * whatever the number of kinds; almost every heartbeat ends there), then
  * a claim for each kind that has work, side by side. It never throws: a store
  * that fails or hangs costs the heartbeat its bound and answers null. A kind
  * whose claim fails is left out and logged; what the others claimed is still
@@ -57,22 +40,17 @@ function groupsOf (faces: readonly Face[]): Group[] {
  */
 export function makeHeartbeat (kinds: readonly Face[], { log, probeTimeoutMs, storeTimeoutMs, now }: HeartbeatOptions): (runtimeId: string, request?: FastifyRequest) => Promise<Answer | null> {
   const outage = new OutageLog('fastify-model-list: heartbeat claim failed', now)
-  const groups = groupsOf(kinds)
-  // Faces in the order their probes answer.
-  const faces = groups.flatMap(group => kinds.filter(face => face.engine === group.engine))
-  const [only] = groups
-  // One store in this process answers at once: no timer, no promise.
-  const probeNow = groups.length === 1 ? only.engine.probeNow : undefined
-  const probe = async (runtimeId: string): Promise<boolean[]> => groups.length === 1
-    ? await only.engine.mayHavePending(runtimeId, only.names)
-    : (await Promise.all(groups.map(async ({ engine, names }) => engine.probeNow?.(runtimeId, names) ?? await engine.mayHavePending(runtimeId, names)))).flat()
+  // Every kind lives in one store: one probe for all of them.
+  const { engine } = kinds[0]
+  const names = kinds.map(face => face.kind.name)
+  const { probeNow, mayHavePending } = engine
 
   return async function heartbeat (runtimeId, request) {
     const logger = request?.log ?? log
-    let pending: boolean[]
+    let pending: boolean[] | undefined
     try {
       checkId('runtimeId', runtimeId)
-      pending = probeNow !== undefined ? probeNow(runtimeId, only.names) : await bounded('probe', probeTimeoutMs, async () => await probe(runtimeId))
+      pending = probeNow?.(runtimeId, names) ?? await bounded('probe', probeTimeoutMs, async () => await mayHavePending(runtimeId, names))
     } catch (error) {
       outage.failed(logger, 'probe', error, { runtimeId })
       return null
@@ -82,12 +60,12 @@ export function makeHeartbeat (kinds: readonly Face[], { log, probeTimeoutMs, st
       return null
     }
     // A spurious "maybe" is harmless: the claim answers nothing when the queue emptied meanwhile.
-    const claims = faces.map((face, i) => pending[i] ? face.claim(runtimeId) : undefined)
+    const claims = kinds.map((face, i) => pending[i] ? face.claim(runtimeId) : undefined)
     const settled = await Promise.allSettled(claims.map(async claim => claim === undefined ? [] : await bounded('claim', storeTimeoutMs, async () => await claim)))
     let answer: Answer | null = null
     let failed = false
     settled.forEach((claim, i) => {
-      const face = faces[i]
+      const face = kinds[i]
       if (claim.status === 'rejected') {
         failed = true
         outage.failed(logger, 'claim', claim.reason, { runtimeId, kind: face.kind.name })

@@ -11,8 +11,7 @@ import { bounded } from './bounded'
  */
 export function wireHints (
   notify: ((runtimeId: string, kind: string) => unknown) | undefined,
-  /** Each engine, and (when it shares hints with another) the kinds it hints for. */
-  listeners: ReadonlyArray<{ engine: Engine, kinds: ReadonlySet<string> | undefined }>,
+  engine: Engine,
   log: FastifyBaseLogger,
   readyWithinMs: number
 ): { ready: () => Promise<void>, close: () => void } {
@@ -26,20 +25,17 @@ export function wireHints (
       failed(error)
     }
   }
-  const engines = listeners.map(({ engine }) => engine)
-  const stops = listeners.map(({ engine, kinds }) => engine.onQueued(kinds === undefined ? hint : (runtimeId, kind) => { if (kinds.has(kind)) hint(runtimeId, kind) }))
-  for (const engine of engines) {
-    // In the background: a subscriber that cannot connect yet keeps trying, and
-    // a hint missed meanwhile costs only latency (the next heartbeat claims).
-    engine.listening().catch(() => {})
-  }
+  const stop = engine.onQueued(hint)
+  // In the background: a subscriber that cannot connect yet keeps trying, and
+  // a hint missed meanwhile costs only latency (the next heartbeat claims).
+  engine.listening().catch(() => {})
   return {
     // A store that cannot listen yet (Redis down) does not hold the start-up: it keeps trying.
     ready: async () => {
-      await Promise.all(engines.map(async engine => await bounded('listen', readyWithinMs, engine.listening).catch((error: unknown) => {
+      await bounded('listen', readyWithinMs, engine.listening).catch((error: unknown) => {
         log.warn({ err: error }, 'fastify-model-list: hints from other replicas are not heard yet')
-      })))
+      })
     },
-    close: () => { for (const stop of stops) stop() }
+    close: stop
   }
 }

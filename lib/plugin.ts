@@ -6,7 +6,7 @@ import type { DaemonWork } from './kinds/declare'
 import { Face } from './kinds/face'
 import { modelListKind } from './kinds/model-list'
 import { ModelListObjectStore } from './kinds/model-list-object'
-import { ModelListOnWorkStore, runsItsOwnWorkStore, type ModelListStore } from './kinds/model-list-store'
+import { ModelListOnWorkStore, type ModelListStore } from './kinds/model-list-store'
 import { declaredKind } from './kinds/work-kind'
 import { workKindStore, type WorkKindStore } from './kinds/work-kind-store'
 import { Engine } from './store/features'
@@ -16,6 +16,7 @@ import { InvalidOptionError } from './errors'
 import { wireHints } from './hints'
 import { HeldPolls } from './routes/held-polls'
 import { routes } from './routes'
+import type { WorkRules } from './rules'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -36,71 +37,51 @@ declare module 'fastify' {
   }
 }
 
-/** The stores the plugin runs: the model list's, and the work store every declared kind shares. */
-interface Stores {
-  /** What `app.modelListStore` is. */
-  modelListStore: ModelListStore
-  /** The model list's engine and rules. */
-  modelList: Engine
-  rules: ResolvedOptions['rules']
-  /** The declared kinds' engine; undefined when the store serves the model list alone. */
-  work: Engine | undefined
-  /** What the plugin built, and so closes. */
-  owned: ModelListStore | undefined
-}
-
-function buildStores ({ store, rules, now, keyPrefix, catalogCache }: ResolvedOptions): Stores {
+/**
+ * The model list's store (what `app.modelListStore` is: built, given, or the
+ * face of a given work store), whether the plugin built it (and so closes it),
+ * and its rules.
+ */
+function chooseModelListStore ({ store, rules, now, keyPrefix, catalogCache }: ResolvedOptions): { modelListStore: ModelListStore, built: boolean, rules: WorkRules } {
   const { pendingTimeoutMs, runningTimeoutMs, retentionMs } = rules
   const lifecycle = { pendingTimeoutMs, runningTimeoutMs, retentionMs, now, catalogCache }
-  if (store.type === 'memory' || store.type === 'redis') {
-    const built = store.type === 'memory'
-      ? new MemoryModelListStore(lifecycle)
-      : new RedisModelListStore({ ...lifecycle, redis: store.redis, keyPrefix })
-    const engine = new Engine(built.workStore)
-    return { modelListStore: built, modelList: engine, rules: built.rules, work: engine, owned: built }
-  }
-  if (store.type === 'work store') {
-    const engine = new Engine(store.store)
+  switch (store.type) {
+    case 'memory': {
+      const built = new MemoryModelListStore(lifecycle)
+      return { modelListStore: built, built: true, rules: built.rules }
+    }
+    case 'redis': {
+      const built = new RedisModelListStore({ ...lifecycle, redis: store.redis, keyPrefix })
+      return { modelListStore: built, built: true, rules: built.rules }
+    }
     // The work store is the host's: closing the face leaves it open.
-    return { modelListStore: new ModelListOnWorkStore(store.store, rules, { closes: false }), modelList: engine, rules, work: engine, owned: undefined }
-  }
-  const given = store.store
-  // A built-in store left as it is runs its own work store; anything else runs through its methods.
-  if (runsItsOwnWorkStore(given)) {
-    const engine = new Engine(given.workStore)
-    return { modelListStore: given, modelList: engine, rules: given.rules, work: engine, owned: undefined }
-  }
-  return {
-    modelListStore: given,
-    modelList: new Engine(new ModelListObjectStore(given)),
-    rules,
-    // A subclass of a built-in store still has the work store other kinds share.
-    work: given instanceof ModelListOnWorkStore ? new Engine(given.workStore) : undefined,
-    owned: undefined
+    case 'work store': return { modelListStore: new ModelListOnWorkStore(store.store, rules, { closes: false }), built: false, rules }
+    default: return { modelListStore: store.store, built: false, rules: store.store instanceof ModelListOnWorkStore ? store.store.rules : rules }
   }
 }
 
 async function modelList (app: FastifyInstance, options: FastifyModelListOptions): Promise<void> {
   const resolved = resolveOptions(app, options)
-  const stores = buildStores(resolved)
+  const { modelListStore, built, rules } = chooseModelListStore(resolved)
   const { storeTimeoutMs } = resolved
-  if (stores.work === undefined && resolved.work.length > 0) {
+  // One store the plugin calls, every kind in it: the model list through
+  // app.modelListStore's public methods, the other kinds on its work store.
+  const store = new ModelListObjectStore(modelListStore)
+  if (store.work === undefined && resolved.work.length > 0) {
     throw new InvalidOptionError('work needs a store that serves every kind: a ModelListStore object serves the model list alone (give a work store)')
   }
-  const engines = stores.work === undefined || stores.work === stores.modelList ? [stores.modelList] : [stores.modelList, stores.work]
-  for (const engine of engines) engine.useLog(app.log)
-  const missing = engines.flatMap(engine => engine.missing)
-  const cacheOn = resolved.catalogCache !== false && !(stores.modelList.store instanceof ModelListObjectStore)
-  if (resolved.catalogCache !== false && !cacheOn) missing.push('the catalog cache (a store object runs through its methods, which have none)')
+  const engine = new Engine(store)
+  engine.useLog(app.log)
+  const missing = store.missing(resolved.catalogCache !== false)
   if (missing.length > 0) app.log.info({ missing }, `fastify-model-list: the store does without ${missing.join('; ')}`)
 
   // Kinds: the model list first, then the declared ones.
-  const modelListFace = new Face(modelListKind(stores.rules, { coalesce: resolved.coalesce, useCache: cacheOn }), stores.modelList)
-  const declared = resolved.work.map(kind => ({ kind, face: new Face(declaredKind(kind, stores.rules), stores.work as Engine) }))
+  const modelListFace = new Face(modelListKind(rules, { coalesce: resolved.coalesce, useCache: resolved.catalogCache !== false }), engine)
+  const declared = resolved.work.map(kind => ({ kind, face: new Face(declaredKind(kind, rules), engine) }))
   const faces = [modelListFace, ...declared.map(({ face }) => face)]
 
   const heartbeatOptions = { log: app.log, probeTimeoutMs: resolved.heartbeatProbeTimeoutMs, storeTimeoutMs, now: resolved.now ?? Date.now }
-  app.decorate('modelListStore', stores.modelListStore)
+  app.decorate('modelListStore', modelListStore)
   app.decorate('claimPendingModelList', modelListOnly(makeHeartbeat([modelListFace], heartbeatOptions)))
   app.decorate('claimPendingWork', makeHeartbeat(faces, heartbeatOptions) as ClaimPendingWork)
   const typed = new Map(declared.map(({ kind, face }) => [kind, workKindStore(face as Face<never>)]))
@@ -113,14 +94,13 @@ async function modelList (app: FastifyInstance, options: FastifyModelListOptions
   // Each long-lived wait has one owner that ends it: held polls answer before
   // the server stops; the hint listener and a store we built go on close.
   const polls = new HeldPolls(storeTimeoutMs)
-  // Beside a store object's engine, the work store's hints are for the other kinds only.
-  const hints = wireHints(resolved.notifyPendingWork, engines.map((engine, i) => ({ engine, kinds: i === 0 ? undefined : new Set(resolved.work.map(kind => kind.name)) })), app.log, storeTimeoutMs)
+  const hints = wireHints(resolved.notifyPendingWork, engine, app.log, storeTimeoutMs)
   app.addHook('onReady', hints.ready)
   app.addHook('preClose', async () => { polls.close() })
   app.addHook('onClose', async () => {
     hints.close()
     // Only what the plugin built: a store object or a Redis client given to it stays open.
-    await stores.owned?.close()
+    if (built) await modelListStore.close()
   })
 
   // fastify-plugin hides Fastify's register options (prefix, logLevel, ...) from

@@ -96,15 +96,3 @@ export class ModelListOnWorkStore implements ModelListStore {
     return record === null ? null : this.face.kind.toWire(record)
   }
 }
-
-const contractMethods = ['create', 'get', 'hasPending', 'popPending', 'complete', 'fail', 'handBack', 'close'] as const
-
-/**
- * A built-in store none of whose public methods is replaced (by a subclass, an
- * own property or a prototype in between): running its work store directly is
- * what its methods would do. Any other store object runs through its methods.
- */
-export function runsItsOwnWorkStore (store: ModelListStore): store is ModelListOnWorkStore {
-  return store instanceof ModelListOnWorkStore &&
-    contractMethods.every(name => store[name] === ModelListOnWorkStore.prototype[name])
-}

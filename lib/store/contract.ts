@@ -86,8 +86,12 @@ export interface WorkStore {
    * heartbeat gave up on ends as `timeout`.
    */
   handBack?(rules: WorkRules, runtimeId: string, id: string, claimedAt: number): Promise<WorkRecord | null>
-  /** `probe` answered at once, for a store in this process: the heartbeat arms no timer. */
-  probeNow?(runtimeId: string, kinds: readonly string[]): boolean[]
+  /**
+   * `probe` answered at once, for a store in this process: the heartbeat arms
+   * no timer. `undefined` when it cannot answer at once this time (the
+   * heartbeat then awaits `mayHavePending` or `probe`).
+   */
+  probeNow?(runtimeId: string, kinds: readonly string[]): boolean[] | undefined
   /** A probe cheaper than `probe` that may answer true when nothing is claimable, never false when something is. */
   mayHavePending?(runtimeId: string, kinds: readonly string[]): Promise<boolean[]>
   /**

@@ -1,3 +1,4 @@
+import { ModelListObjectStore } from '../../lib/kinds/model-list-object'
 import { randomUUID } from 'node:crypto'
 import type { Test } from 'tap'
 import type { ModelListRequest } from '../../lib/schemas'
@@ -136,7 +137,7 @@ export function pickerContract (t: Test, backend: Backend): void {
 
     t.test('every optional feature is there', async t => {
       const { store, picker } = setup()
-      t.same(picker.engine.missing, [], 'the engine does without nothing')
+      t.same(new ModelListObjectStore(store).missing(true), [], 'the store does without nothing')
       const { workStore } = store as ModelListOnWorkStore
       for (const name of ['watchSettled', 'now', 'onQueued', 'listening', 'handBack'] as const) t.type(workStore[name], 'function', name)
     })
