@@ -131,6 +131,27 @@ const mutants: Record<string, { make: (options: Options) => WorkStore, caughtBy:
     caughtBy: /keeps its (old place|order)/,
     listCaughtBy: /keeps its old place/
   },
+  'answers busy where it should queue': {
+    // Every open of a kind refused as if exclusive and in flight: nothing is ever queued.
+    make: options => new class extends MemoryWorkStore {
+      async open (rules: WorkRules, rt: string, request: OpenRequest): Promise<OpenedWork> {
+        const opened = await super.open(rules, rt, request)
+        return 'record' in opened ? { busy: opened.record.id } : opened
+      }
+    }(options),
+    caughtBy: /a new request is queued|open must answer a record/
+  },
+  'fails where a report was raced by another': {
+    // A settle that throws: racing callers see an error, not the stored outcome.
+    make: options => new class extends MemoryWorkStore {
+      async settle (rules: WorkRules, rt: string, id: string, outcome: Outcome, cache: 'store' | 'drop' | 'keep'): Promise<WorkRecord | null> {
+        const stored = await super.settle(rules, rt, id, outcome, cache)
+        if (stored !== null && stored.status !== outcome.status) throw new Error('report refused')
+        return stored
+      }
+    }(options),
+    caughtBy: /threw Error: report refused/
+  },
   'lets a late report store the catalog': {
     // A late report counts as accepted for the catalog, the record left as it is.
     make: options => new WithRules(options, rules => rulesLike(rules, {
@@ -163,3 +184,26 @@ for (const [bug, mutant] of Object.entries(mutants)) {
     named(t, 'the ModelListStore suite', listFailures, mutant.listCaughtBy)
   })
 }
+
+t.test('a ModelListStore that lets malformed ids through, and one without handBack', async t => {
+  // Ids reach the store unchecked: the suite names each method that did not reject.
+  const lax = (options: { now: () => number }): ModelListOnWorkStore => {
+    const store = new ModelListOnWorkStore(new MemoryWorkStore({ now: options.now }), options as never)
+    // A refusal swallowed three ways: answered as null, as nothing, as an error object.
+    const swallowed = [null, undefined, new Error('swallowed')]
+    for (const [i, name] of (['create', 'get', 'hasPending', 'popPending', 'complete', 'fail'] as const).entries()) {
+      const method = store[name].bind(store) as (...args: unknown[]) => Promise<unknown>
+      Object.assign(store, { [name]: async (...args: unknown[]) => await method(...args).catch(() => swallowed[i % 3]) })
+    }
+    return store
+  }
+  const failures = await failuresOf(t => modelListStoreContract(t, { name: 'lax ids', make: lax }))
+  named(t, 'the ModelListStore suite', failures, /rejects a malformed id.*no error|rejects a malformed id.*null/)
+  // No handBack: the suite says so and does not fail for it.
+  const plain = (options: { now: () => number }): ModelListOnWorkStore => {
+    const store = new ModelListOnWorkStore(new MemoryWorkStore({ now: options.now }), options as never)
+    Object.assign(store, { handBack: undefined })
+    return store
+  }
+  t.same(await failuresOf(t => modelListStoreContract(t, { name: 'no handBack', make: plain })), [])
+})

@@ -305,3 +305,8 @@ t.test('memory: the sweep forgets each kind by its own retention, with no traffi
   await new Promise(resolve => setImmediate(resolve))
   t.equal(stored('short_lived'), 1_500, 'close ends the chain of slices')
 })
+
+t.test('a Redis work store needs a client: none, or no options at all, is refused by name', async t => {
+  t.throws(() => new RedisWorkStore(undefined as never), { code: 'FST_MODEL_LIST_INVALID_OPTION', message: /redis must be an ioredis Redis or Cluster client/ })
+  t.throws(() => new RedisWorkStore({} as never), { code: 'FST_MODEL_LIST_INVALID_OPTION', message: /redis must be an ioredis Redis or Cluster client/ })
+})

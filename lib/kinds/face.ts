@@ -21,7 +21,7 @@ export class Face<Wire = unknown> {
     const opened = await engine.open(kind.rules, runtimeId, request)
     if ('busy' in opened) throw new WorkBusyError(kind.name, opened.busy)
     if ('record' in opened) return { answer: kind.toWire(opened.record), queued: opened.queued }
-    const answer = kind.cacheAnswer(runtimeId, opened.cached)
+    const answer = kind.cacheAnswer?.(runtimeId, opened.cached) ?? null
     if (answer !== null) return { answer, queued: opened.queued }
     // A cached result that cannot be read is a miss: ask the daemon (joining a refresh just queued).
     const miss = await engine.open(kind.rules, runtimeId, { ...request, useCache: false }) as { record: WorkRecord, queued: boolean }

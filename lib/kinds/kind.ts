@@ -40,8 +40,8 @@ export interface Kind<Wire = unknown> {
   openRequest(body: unknown): OpenRequest
   /** A stored record on the wire. */
   toWire(record: WorkRecord): Wire
-  /** A cache answer on the wire, or null when the cached result cannot be read (a miss). */
-  cacheAnswer(runtimeId: string, cached: CachedResult): Wire | null
+  /** A cache answer on the wire, or null when the cached result cannot be read (a miss); a kind without a cache has none. */
+  cacheAnswer?(runtimeId: string, cached: CachedResult): Wire | null
   /** What a report body does: its outcome, and what an accepted one does to the cache. */
   report(body: unknown): { outcome: Outcome, cache: CatalogAction }
   /** What the heartbeat hands the daemon for the records it claimed. */

@@ -105,7 +105,6 @@ export function declaredKind (declared: DaemonWork, base: WorkRules): Kind<WorkR
       useCache: false
     }),
     toWire: toWorkRequest,
-    cacheAnswer: () => null,
     report: body => {
       const report = body as Report
       return report.status === 'completed'

@@ -13,7 +13,7 @@ export interface MemoryModelListStoreOptions extends RulesOptions {
 /** One process's store: the model list over an in-memory work store. */
 export class MemoryModelListStore extends ModelListOnWorkStore {
   constructor (options: MemoryModelListStoreOptions = {}) {
-    const { now, catalogCache, ...rules } = options ?? {}
+    const { now, catalogCache, ...rules } = options
     // Checked first: a mistake throws before a sweeper starts.
     const checked = new WorkRules(rules)
     super(new MemoryWorkStore({ now, catalogCache }), checked)
