@@ -66,7 +66,7 @@ async function modelList (app: FastifyInstance, options: FastifyModelListOptions
   const { storeTimeoutMs } = resolved
   // One store the plugin calls, every kind in it: the model list through
   // app.modelListStore's public methods, the other kinds on its work store.
-  const store = new ModelListObjectStore(modelListStore)
+  const store = new ModelListObjectStore(modelListStore, built)
   if (store.work === undefined && resolved.work.length > 0) {
     throw new InvalidOptionError('work needs a store that serves every kind: a ModelListStore object serves the model list alone (give a work store)')
   }
@@ -100,7 +100,7 @@ async function modelList (app: FastifyInstance, options: FastifyModelListOptions
   app.addHook('onClose', async () => {
     hints.close()
     // Only what the plugin built: a store object or a Redis client given to it stays open.
-    if (built) await modelListStore.close()
+    await store.close()
   })
 
   // fastify-plugin hides Fastify's register options (prefix, logLevel, ...) from

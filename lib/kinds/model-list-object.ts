@@ -49,7 +49,8 @@ export class ModelListObjectStore implements WorkStore {
   // What replaced methods settle and queue, heard in this process.
   private readonly local = new Signals()
 
-  constructor (private readonly store: ModelListStore) {
+  /** `closes`: the plugin built the store, so closing this closes it; a store object is the host's. */
+  constructor (private readonly store: ModelListStore, private readonly closes = false) {
     const work = this.work = store instanceof ModelListOnWorkStore ? store.workStore : undefined
     if (typeof store.handBack === 'function') this.handBack = async (rules, runtimeId, id, claimedAt) => await this.handBackClaim(rules, runtimeId, id, claimedAt)
     const probeNow = work?.probeNow
@@ -169,6 +170,8 @@ export class ModelListObjectStore implements WorkStore {
     await this.work?.listening?.call(this.work)
   }
 
-  // What the plugin built it closes through app.modelListStore; a store object is the host's.
-  async close (): Promise<void> {}
+  // Through its public close(): a subclass's override runs there too.
+  async close (): Promise<void> {
+    if (this.closes) await this.store.close()
+  }
 }
