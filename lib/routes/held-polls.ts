@@ -61,15 +61,15 @@ export class HeldPolls {
   constructor (private readonly storeTimeoutMs: number) {}
 
   /** Holds a poll of one of `face`'s requests until it is terminal, its own deadline passes, or `waitMs` pass. */
-  async hold (
-    face: Face,
-    runtimeId: string,
-    requestId: string,
-    waitMs: number,
+  async hold ({ face, runtimeId, requestId, waitMs, read, log }: {
+    face: Face
+    runtimeId: string
+    requestId: string
+    waitMs: number
     /** One read of the request, bounded by `withinMs`. */
-    read: (withinMs: number) => Promise<WorkRecord | null>,
+    read: (withinMs: number) => Promise<WorkRecord | null>
     log: FastifyBaseLogger
-  ): Promise<WorkRecord | null> {
+  }): Promise<WorkRecord | null> {
     const until = Date.now() + waitMs
     const { watchSettled } = face.engine
     const sleeper = new Sleeper()

@@ -44,7 +44,7 @@ async function answerPoll (options: KindRouteOptions, face: Face, request: PollR
   const read = async (withinMs?: number): ReturnType<Face['get']> =>
     await callStore(options, reply, 'get', async () => await face.get(runtimeId, requestId), withinMs)
   const found = waitMs > 0
-    ? await options.polls.hold(face, runtimeId, requestId, waitMs, read, request.log)
+    ? await options.polls.hold({ face, runtimeId, requestId, waitMs, read, log: request.log })
     : await read()
   if (found === null) throw new RequestNotFoundError()
   return face.kind.toWire(found)
