@@ -22,6 +22,8 @@ type Answer = Record<string, unknown>
 
 export interface HeartbeatOptions {
   log: FastifyBaseLogger
+  /** Answer this key's value alone (`claimPendingModelList`), or null. */
+  only?: string
   probeTimeoutMs: number
   storeTimeoutMs: number
   /** The clock of the outage log's intervals. */
@@ -38,7 +40,7 @@ export interface HeartbeatOptions {
  * where the store can; elsewhere it ends as `timeout`. Given the host's
  * request, it logs on that request's logger (its id on the line).
  */
-export function makeHeartbeat (kinds: readonly Face[], { log, probeTimeoutMs, storeTimeoutMs, now }: HeartbeatOptions): (runtimeId: string, request?: FastifyRequest) => Promise<Answer | null> {
+export function makeHeartbeat (kinds: readonly Face[], { log, only, probeTimeoutMs, storeTimeoutMs, now }: HeartbeatOptions): (runtimeId: string, request?: FastifyRequest) => Promise<unknown> {
   const outage = new OutageLog('fastify-model-list: heartbeat claim failed', now)
   // Every kind lives in one store: one probe for all of them.
   const { engine } = kinds[0]
@@ -75,7 +77,7 @@ export function makeHeartbeat (kinds: readonly Face[], { log, probeTimeoutMs, st
       }
     })
     if (!failed && outage.active) outage.recovered(logger)
-    return answer
+    return only === undefined ? answer : (answer as Answer | null)?.[only] ?? null
   }
 }
 
@@ -96,12 +98,4 @@ function handBackLate (claim: Promise<WorkRecord[]>, runtimeId: string, face: Fa
   }).catch((error: unknown) => {
     log.error({ err: error, runtimeId, kind }, 'fastify-model-list: handing back a late claim failed; it ends as timeout')
   })
-}
-
-/** `claimPendingModelList`: the heartbeat for the model list alone, answering its `{ id }`. */
-export function modelListOnly (heartbeat: (runtimeId: string, request?: FastifyRequest) => Promise<Answer | null>): ClaimPendingModelList {
-  return async function claimPendingModelList (runtimeId, request) {
-    const answer = await heartbeat(runtimeId, request)
-    return answer === null ? null : answer.pending_model_list as PendingModelList
-  }
 }

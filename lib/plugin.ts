@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
 import { resolveOptions, type FastifyModelListOptions, type ResolvedOptions } from './options'
-import { makeHeartbeat, modelListOnly, type ClaimPendingModelList, type ClaimPendingWork } from './heartbeat'
+import { makeHeartbeat, type ClaimPendingModelList, type ClaimPendingWork } from './heartbeat'
 import type { DaemonWork } from './kinds/declare'
 import { Face } from './kinds/face'
 import { modelListKind } from './kinds/model-list'
@@ -82,7 +82,8 @@ async function modelList (app: FastifyInstance, options: FastifyModelListOptions
 
   const heartbeatOptions = { log: app.log, probeTimeoutMs: resolved.heartbeatProbeTimeoutMs, storeTimeoutMs, now: resolved.now ?? Date.now }
   app.decorate('modelListStore', modelListStore)
-  app.decorate('claimPendingModelList', modelListOnly(makeHeartbeat([modelListFace], heartbeatOptions)))
+  // The model list's heartbeat alone, answering its `{ id }`.
+  app.decorate('claimPendingModelList', makeHeartbeat([modelListFace], { ...heartbeatOptions, only: modelListFace.kind.key }) as ClaimPendingModelList)
   app.decorate('claimPendingWork', makeHeartbeat(faces, heartbeatOptions) as ClaimPendingWork)
   const typed = new Map(declared.map(({ kind, face }) => [kind, workKindStore(face as Face<never>)]))
   app.decorate('daemonWorkStore', function daemonWorkStore<Kind extends DaemonWork> (kind: Kind): WorkKindStore<Kind> {

@@ -8,7 +8,7 @@ import { Clock } from './helpers/clock'
 
 interface Internals {
   byKind: Map<string, { records: Map<string, unknown> }>
-  lanes: { queues: Map<string, { size: number }> }
+  lanes: { queues: Map<string, Map<string, { size: number }>> }
   sweeper: { sweepingOn?: NodeJS.Immediate }
 }
 
@@ -17,7 +17,8 @@ function internals (store: MemoryModelListStore): { records: Map<string, unknown
   const work = store.workStore as unknown as Internals
   return {
     get records () { return work.byKind.get('model_list')?.records ?? new Map<string, unknown>() },
-    queues: work.lanes.queues,
+    // Every lane's queue, keyed '<runtimeId> <kind>'.
+    get queues () { return new Map([...work.lanes.queues].flatMap(([kind, byRuntime]) => [...byRuntime].map(([rt, queue]) => [`${rt} ${kind}`, queue] as const))) },
     get sweepingOn () { return work.sweeper.sweepingOn }
   }
 }
@@ -92,11 +93,11 @@ t.test('memory is returned on a timer, without new requests', async t => {
   await store.create('rt2')
   await store.popPending('rt2')
   clock.advance(5_000)
-  const { records, queues } = internals(store)
+  const { records } = internals(store)
   t.equal(records.size, 2, 'nothing is forgotten before the timer fires')
   mock.timers.tick(5_000)
   t.equal(records.size, 0)
-  t.equal(queues.size, 0)
+  t.equal(internals(store).queues.size, 0)
   t.equal(await store.get('rt', request.id), null)
 })
 

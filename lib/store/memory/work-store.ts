@@ -4,7 +4,7 @@ import { newId } from '../../ids'
 import { Signals } from '../signals'
 import type { CatalogAction, OpenedWork, OpenRequest, Outcome, QueuedListener, WorkRecord, WorkStore } from '../contract'
 import { Catalogs } from './catalogs'
-import { Lanes } from './lanes'
+import { Lanes, type Lane } from './lanes'
 import { Sweeper } from './sweeper'
 
 export interface MemoryWorkStoreOptions {
@@ -18,9 +18,10 @@ export interface MemoryWorkStoreOptions {
 // run (a timer sweep goes on at the next turn): well under a millisecond.
 const maxForgottenPerSweep = 1_000
 
-/** A runtime's lane for one kind: its queue and its running claims. */
-function laneKey (runtimeId: string, kind: string): string {
-  return `${runtimeId} ${kind}`
+// A probe that finds nothing answers this, per number of kinds asked: no allocation.
+const nothing: boolean[][] = []
+function none (kinds: number): boolean[] {
+  return (nothing[kinds] ??= Object.freeze(new Array<boolean>(kinds).fill(false)) as boolean[])
 }
 
 /**
@@ -59,7 +60,7 @@ export class MemoryWorkStore implements WorkStore {
   async open (rules: WorkRules, runtimeId: string, request: OpenRequest): Promise<OpenedWork> {
     const now = this.now()
     this.sweep(now)
-    const lane = laneKey(runtimeId, rules.kind)
+    const lane: Lane = { runtimeId, kind: rules.kind }
     const cached = request.useCache ? this.catalogs.get(runtimeId) : undefined
     if (cached !== undefined) {
       // A catalog is kept only while it may be served (the sweep forgets it after).
@@ -78,7 +79,7 @@ export class MemoryWorkStore implements WorkStore {
     return { record: { ...this.enqueue(rules, lane, runtimeId, now, request.params) }, queued: true }
   }
 
-  private enqueue (rules: WorkRules, lane: string, runtimeId: string, now: number, params: string | undefined): WorkRecord {
+  private enqueue (rules: WorkRules, lane: Lane, runtimeId: string, now: number, params: string | undefined): WorkRecord {
     const record = rules.open(newId(), runtimeId, now, params)
     this.kind(rules).records.set(record.id, record)
     this.lanes.queueOf(lane).push(record.id, record.deadline)
@@ -87,7 +88,7 @@ export class MemoryWorkStore implements WorkStore {
   }
 
   /** The id of a pending or running request the daemon has yet to answer, if any. */
-  private live (rules: WorkRules, lane: string, runtimeId: string, now: number): string | undefined {
+  private live (rules: WorkRules, lane: Lane, runtimeId: string, now: number): string | undefined {
     const pending = this.claimable(rules, lane, runtimeId, now)
     if (pending !== undefined) return pending.id
     for (const id of this.lanes.running(lane)) {
@@ -103,22 +104,25 @@ export class MemoryWorkStore implements WorkStore {
   }
 
   async probe (runtimeId: string, kinds: readonly string[]): Promise<boolean[]> {
-    return this.probeNow(runtimeId, kinds)
+    // A copy: the answer for "nothing" is shared.
+    return [...this.probeNow(runtimeId, kinds)]
   }
 
   probeNow (runtimeId: string, kinds: readonly string[]): boolean[] {
+    // Most heartbeats end here: no queue, no clock read, no allocation.
+    let queued = false
+    for (let i = 0; i < kinds.length && !queued; i++) queued = this.lanes.queue(runtimeId, kinds[i]) !== undefined
+    if (!queued) return none(kinds.length)
+    const now = this.now()
     return kinds.map(kind => {
-      // Most heartbeats end here: no queue, no clock read, no allocation.
-      const lane = laneKey(runtimeId, kind)
-      if (!this.lanes.has(lane)) return false
       const known = this.byKind.get(kind)
-      return known !== undefined && this.claimable(known.rules, lane, runtimeId, this.now()) !== undefined
+      return known !== undefined && this.claimable(known.rules, { runtimeId, kind }, runtimeId, now) !== undefined
     })
   }
 
   async claim (rules: WorkRules, runtimeId: string, max: number): Promise<WorkRecord[]> {
     const now = this.now()
-    const lane = laneKey(runtimeId, rules.kind)
+    const lane: Lane = { runtimeId, kind: rules.kind }
     const claimed: WorkRecord[] = []
     while (claimed.length < max) {
       const record = this.claimable(rules, lane, runtimeId, now)
@@ -138,7 +142,7 @@ export class MemoryWorkStore implements WorkStore {
     if (record === undefined) return null
     if (rules.settle(record, outcome, now)) {
       this.touch(record)
-      this.lanes.unclaim(laneKey(runtimeId, rules.kind), id)
+      this.lanes.unclaim({ runtimeId, kind: rules.kind }, id)
       this.catalogs.apply(runtimeId, cache, record.result, now)
       this.signals.emitSettled(runtimeId, id)
     }
@@ -151,7 +155,7 @@ export class MemoryWorkStore implements WorkStore {
     if (record === undefined || !rules.isClaim(record, claimedAt)) return null
     rules.handBack(record, now)
     this.touch(record)
-    const lane = laneKey(runtimeId, rules.kind)
+    const lane: Lane = { runtimeId, kind: rules.kind }
     this.lanes.unclaim(lane, id)
     this.lanes.queueOf(lane).unshift(record.id, record.deadline)
     return { ...record }
@@ -189,8 +193,8 @@ export class MemoryWorkStore implements WorkStore {
    * deadline leave in one step, unread (their records time out when next read);
    * the others leave once read and found no longer pending.
    */
-  private claimable (rules: WorkRules, lane: string, runtimeId: string, now: number, matches?: (record: WorkRecord) => boolean): WorkRecord | undefined {
-    const queue = this.lanes.queue(lane)
+  private claimable (rules: WorkRules, lane: Lane, runtimeId: string, now: number, matches?: (record: WorkRecord) => boolean): WorkRecord | undefined {
+    const queue = this.lanes.queue(lane.runtimeId, lane.kind)
     if (queue === undefined) return undefined
     queue.dropExpired(now)
     for (let id = queue.peek(); id !== undefined; id = queue.peek()) {
@@ -214,9 +218,9 @@ export class MemoryWorkStore implements WorkStore {
   /** Deletes a record and, with it, its lane's entries past their deadline: no queue outlives its records. */
   private forget (record: WorkRecord, now: number): void {
     this.byKind.get(record.kind)?.records.delete(record.id)
-    const lane = laneKey(record.runtimeId, record.kind)
+    const lane: Lane = { runtimeId: record.runtimeId, kind: record.kind }
     this.lanes.unclaim(lane, record.id)
-    this.lanes.queue(lane)?.dropExpired(now)
+    this.lanes.queue(lane.runtimeId, lane.kind)?.dropExpired(now)
     this.lanes.release(lane)
   }
 
