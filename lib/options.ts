@@ -132,7 +132,24 @@ function refuseBeside (options: FastifyModelListOptions, names: readonly string[
   }
 }
 
+// A client that cannot serve: `redis: app.redis` written before @fastify/redis
+// was registered gives a key holding undefined, which must not quietly mean the
+// memory store (each replica would keep its own requests); an ended client
+// would answer 503 forever.
+function checkRedisClient (options: FastifyModelListOptions): void {
+  if ('redis' in options && (options.redis === undefined || options.redis === null)) {
+    throw new InvalidOptionError(`redis is ${String(options.redis)}: register @fastify/redis before this plugin (or use the function form of options), or leave the redis option out`)
+  }
+}
+
+function checkNotEnded (redis: RedisClient): void {
+  if ((redis as { status?: unknown }).status === 'end') {
+    throw new InvalidOptionError('redis: the client has already ended (quit() or disconnect() was called): give a connected client')
+  }
+}
+
 function chooseStore (app: FastifyInstance, options: FastifyModelListOptions): StoreChoice {
+  checkRedisClient(options)
   const store = given(options.store, options.redis === undefined ? 'memory' : 'redis')
   if (store === 'memory') {
     if (options.redis !== undefined) {
@@ -145,6 +162,7 @@ function chooseStore (app: FastifyInstance, options: FastifyModelListOptions): S
     if (redis === undefined || redis === null) {
       throw new InvalidOptionError("store 'redis' needs a client: pass the redis option or register @fastify/redis first")
     }
+    checkNotEnded(redis)
     return { type: 'redis', redis }
   }
   if (typeof store !== 'object' || store === null) {

@@ -5,7 +5,8 @@ import t, { type Test } from 'tap'
 import Fastify, { type FastifyInstance } from 'fastify'
 import fastifyRedis from '@fastify/redis'
 import RedisMock from 'ioredis-mock'
-import type Redis from 'ioredis'
+import Redis, { Cluster } from 'ioredis'
+import { once } from 'node:events'
 import fastifyModelList, {
   MemoryModelListStore,
   RedisModelListStore,
@@ -14,6 +15,7 @@ import fastifyModelList, {
 } from '../lib/index'
 import { Clock } from './helpers/clock'
 import { hostHooks, methods, spyStore } from './helpers/host'
+import { connect, needsRedis, ready } from './helpers/redis'
 
 const hooks = (): Pick<FastifyModelListOptions, 'getRuntime' | 'authorizeDaemon'> => {
   const { getRuntime, authorizeDaemon } = hostHooks()
@@ -116,6 +118,55 @@ t.test('register fails at start-up, naming the option', async t => {
   t.test("store 'redis' with no client anywhere", async t => {
     await assertFails(t, { ...hooks(), store: 'redis' }, ['redis'])
     await assertFails(t, { ...hooks(), store: 'redis', redis: undefined }, ['redis'])
+  })
+
+  t.test('a redis key present but undefined or null (redis: app.redis before @fastify/redis): never the memory store', async t => {
+    const cases: Array<[string, unknown]> = [
+      ['redis: undefined', { ...hooks(), redis: undefined }],
+      ['redis: null', { ...hooks(), redis: null }],
+      ["store 'redis', redis: null", { ...hooks(), store: 'redis', redis: null }],
+      ["store 'memory', redis: undefined", { ...hooks(), store: 'memory', redis: undefined }],
+      ['a store object, redis: undefined', { ...hooks(), store: new MemoryModelListStore(), redis: undefined }],
+      ["the function form, app.redis not registered yet", (app: FastifyInstance & { redis?: unknown }) => ({ ...hooks(), redis: app.redis })]
+    ]
+    for (const [name, options] of cases) {
+      t.test(name, async t => {
+        const error = await assertFails(t, options, ['redis'])
+        if (error === undefined) return
+        t.equal(firstNamed(error.message), 'redis')
+        t.match(error.message, /register @fastify\/redis before this plugin/, 'the message says what to do')
+      })
+    }
+    t.test('the function form after @fastify/redis starts on its client', async t => {
+      const client = mockClient()
+      const app = await started(t, (app: FastifyInstance & { redis?: unknown }) => ({ ...hooks(), redis: app.redis }), async app => { await app.register(fastifyRedis, { client }) })
+      t.type(app.modelListStore, RedisModelListStore)
+    })
+  })
+
+  t.test('a client that has already ended', async t => {
+    // lazyConnect: no server needed to end them.
+    const ended = new Redis({ lazyConnect: true })
+    ended.disconnect()
+    const endedCluster = new Cluster([{ host: '127.0.0.1', port: 1 }], { lazyConnect: true })
+    endedCluster.disconnect()
+    for (const [name, client] of [['a Redis', ended], ['a Cluster', endedCluster]] as const) {
+      t.equal(client.status, 'end', `${name} disconnected is ended`)
+      t.test(`${name}, as the redis option`, async t => {
+        const error = await assertFails(t, { ...hooks(), redis: client }, ['redis'])
+        if (error !== undefined) t.match(error.message, /already ended/)
+      })
+      t.test(`${name}, as app.redis`, async t => {
+        await assertFails(t, { ...hooks(), store: 'redis' }, ['redis'], app => { app.decorate('redis', client as never) })
+      })
+    }
+    t.test('a client that quit() on a real Redis', async t => {
+      if (!(await ready(t, needsRedis))) return
+      const client = connect()
+      await client.quit()
+      await once(client, 'end')
+      await assertFails(t, { ...hooks(), redis: client }, ['redis'])
+    })
   })
 
   t.test("store 'memory' beside a redis client", async t => {
