@@ -1,5 +1,5 @@
 import { checkDuration, given } from './rules'
-import { InvalidOptionError } from './errors'
+import { InvalidOptionError, shown } from './errors'
 
 // The catalog cache: the last catalog a daemon reported for its runtime,
 // answered to a POST while it is young enough (stale-while-revalidate).
@@ -25,7 +25,7 @@ export function resolveCatalogCache (option: CatalogCacheOptions | false | undef
   if (option === false) return null
   if (option === undefined) return { serveWindowMs: defaultServeWindowMs, revalidateAfterMs: defaultRevalidateAfterMs }
   if (typeof option !== 'object' || option === null || Array.isArray(option)) {
-    throw new InvalidOptionError(`catalogCache must be an object or false, got ${String(option)}`)
+    throw new InvalidOptionError(`catalogCache must be an object or false, got ${shown(option)}`)
   }
   const serveWindowMs = checkDuration('catalogCache.serveWindowMs', given(option.serveWindowMs, defaultServeWindowMs))
   const revalidateAfterMs = checkDuration('catalogCache.revalidateAfterMs', given(option.revalidateAfterMs, defaultRevalidateAfterMs))

@@ -5,7 +5,7 @@ import type { WorkStore } from './store/contract'
 import type { RedisClient } from './store/redis/client'
 import { resolveCatalogCache, type CatalogCacheOptions } from './catalog'
 import { checkDuration, checkFunction, given, WorkRules, type RulesOptions } from './rules'
-import { InvalidOptionError } from './errors'
+import { InvalidOptionError, shown } from './errors'
 import { checkKeyPrefix } from './store/redis/keys'
 
 /** What the host's `getRuntime` tells about a runtime its caller may see. */
@@ -95,11 +95,11 @@ const modelListPath = 'models'
 
 function checkWork (work: unknown): readonly DaemonWork[] {
   if (work === undefined) return []
-  if (!Array.isArray(work)) throw new InvalidOptionError('work must be an array of daemonWork(...) kinds')
+  if (!Array.isArray(work)) throw new InvalidOptionError(`work must be an array of daemonWork(...) kinds, got ${shown(work)}`)
   const names = new Set<string>()
   const paths = new Set<string>([modelListPath])
   for (const kind of work) {
-    if (!isDaemonWork(kind)) throw new InvalidOptionError('work must be an array of daemonWork(...) kinds')
+    if (!isDaemonWork(kind)) throw new InvalidOptionError(`work must be an array of daemonWork(...) kinds, got ${shown(kind)} in it`)
     if (names.has(kind.name)) throw new InvalidOptionError(`work: two kinds are named ${kind.name}`)
     if (paths.has(kind.path)) throw new InvalidOptionError(`${kind.name}.path '${kind.path}' is taken`)
     names.add(kind.name)
@@ -166,7 +166,7 @@ function chooseStore (app: FastifyInstance, options: FastifyModelListOptions): S
     return { type: 'redis', redis }
   }
   if (typeof store !== 'object' || store === null) {
-    throw new InvalidOptionError(`store must be 'memory', 'redis' or a store object, got ${String(store)}`)
+    throw new InvalidOptionError(`store must be 'memory', 'redis' or a store object, got ${shown(store)}`)
   }
   if (hasMethods(store, workStoreMethods)) {
     refuseBeside(options, workStoreRefused)
@@ -188,7 +188,7 @@ export function resolveOptions (app: FastifyInstance, options: FastifyModelListO
   const heartbeatProbeTimeoutMs = checkDuration('heartbeatProbeTimeoutMs', given(options.heartbeatProbeTimeoutMs, defaultHeartbeatProbeTimeoutMs))
   const storeTimeoutMs = checkDuration('storeTimeoutMs', given(options.storeTimeoutMs, defaultStoreTimeoutMs))
   const coalesce = given(options.coalesce, true)
-  if (typeof coalesce !== 'boolean') throw new InvalidOptionError('coalesce must be a boolean')
+  if (typeof coalesce !== 'boolean') throw new InvalidOptionError(`coalesce must be a boolean, got ${shown(coalesce)}`)
   const notifyPendingWork = options.notifyPendingWork === undefined ? undefined : checkFunction('notifyPendingWork', options.notifyPendingWork)
   // Refused whatever the store: a braced prefix is a mistake even where it shapes nothing.
   if (options.keyPrefix !== undefined) checkKeyPrefix(options.keyPrefix)
@@ -211,4 +211,31 @@ export function resolveOptions (app: FastifyInstance, options: FastifyModelListO
     catalogCache: options.catalogCache,
     work
   }
+}
+
+// Durations are milliseconds: a lifecycle timeout or catalog window under a
+// second is most likely seconds given by mistake (`pendingTimeoutMs: 30`). A
+// call bound may well be sub-second, so those are questioned only under 100 ms.
+const likelySecondsBelowMs = 1_000
+const callBoundLikelySecondsBelowMs = 100
+
+/** The warnings a start-up logs for durations that look like seconds; names only what was given. */
+export function likelySeconds (options: FastifyModelListOptions, work: readonly DaemonWork[]): string[] {
+  const given: Array<[string, unknown, number]> = [
+    ['pendingTimeoutMs', options.pendingTimeoutMs, likelySecondsBelowMs],
+    ['runningTimeoutMs', options.runningTimeoutMs, likelySecondsBelowMs],
+    ['retentionMs', options.retentionMs, likelySecondsBelowMs],
+    ['heartbeatProbeTimeoutMs', options.heartbeatProbeTimeoutMs, callBoundLikelySecondsBelowMs],
+    ['storeTimeoutMs', options.storeTimeoutMs, callBoundLikelySecondsBelowMs]
+  ]
+  if (typeof options.catalogCache === 'object' && options.catalogCache !== null) {
+    given.push(['catalogCache.serveWindowMs', options.catalogCache.serveWindowMs, likelySecondsBelowMs])
+    given.push(['catalogCache.revalidateAfterMs', options.catalogCache.revalidateAfterMs, likelySecondsBelowMs])
+  }
+  for (const kind of work) {
+    for (const name of ['pendingTimeoutMs', 'runningTimeoutMs', 'retentionMs'] as const) given.push([`${kind.name}.${name}`, kind[name], likelySecondsBelowMs])
+  }
+  return given
+    .filter(([, value, below]) => typeof value === 'number' && value < below)
+    .map(([name, value]) => `fastify-model-list: ${name} is ${String(value)} ms; durations are in milliseconds (${String(value)} seconds would be ${String((value as number) * 1000)})`)
 }

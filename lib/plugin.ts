@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
-import { resolveOptions, type FastifyModelListOptions, type ResolvedOptions } from './options'
+import { likelySeconds, resolveOptions, type FastifyModelListOptions, type ResolvedOptions } from './options'
 import { makeHeartbeat, type ClaimPendingModelList, type ClaimPendingWork } from './heartbeat'
 import type { DaemonWork } from './kinds/declare'
 import { Face } from './kinds/face'
@@ -61,7 +61,12 @@ function chooseModelListStore ({ store, rules, now, keyPrefix, catalogCache }: R
 }
 
 async function modelList (app: FastifyInstance, options: FastifyModelListOptions): Promise<void> {
+  // Said in our words, before Fastify's FST_ERR_DEC_ALREADY_PRESENT would name a decorator.
+  if (app.hasDecorator('modelListStore')) {
+    throw new InvalidOptionError('registered twice on one instance (app.modelListStore is taken): register it once; for a second mount, register each inside its own encapsulated plugin')
+  }
   const resolved = resolveOptions(app, options)
+  for (const warning of likelySeconds(options, resolved.work)) app.log.warn(warning)
   const { modelListStore, built, rules } = chooseModelListStore(resolved)
   const { storeTimeoutMs } = resolved
   // One store the plugin calls, every kind in it: the model list through

@@ -1,4 +1,4 @@
-import { InvalidOptionError } from './errors'
+import { InvalidOptionError, shown } from './errors'
 import type { Outcome, WorkRecord, WorkStatus } from './store/contract'
 
 // The rules of one kind of work, which every store applies: its timeouts and
@@ -29,13 +29,13 @@ export function given<T> (value: T | undefined, fallback: T): T {
 
 export function checkDuration (name: string, value: unknown): number {
   if (!Number.isInteger(value) || (value as number) < 1 || (value as number) > maxDurationMs) {
-    throw new InvalidOptionError(`${name} must be a positive integer of milliseconds up to ${maxDurationMs}, got ${String(value)}`)
+    throw new InvalidOptionError(`${name} must be a positive integer of milliseconds up to ${maxDurationMs}, got ${shown(value)}`)
   }
   return value as number
 }
 
 export function checkFunction<T> (name: string, value: T): T {
-  if (typeof value !== 'function') throw new InvalidOptionError(`${name} must be a function`)
+  if (typeof value !== 'function') throw new InvalidOptionError(`${name} must be a function, got ${shown(value)}`)
   return value
 }
 

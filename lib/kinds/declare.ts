@@ -1,6 +1,6 @@
 import type { Static, TSchema } from '@sinclair/typebox'
 import { checkDuration, modelListKind } from '../rules'
-import { InvalidOptionError } from '../errors'
+import { InvalidOptionError, shown } from '../errors'
 
 // A kind of daemon work is data: a declaration the plugin reads to make its
 // routes, validation, storage and heartbeat answer. The model list is the
@@ -78,7 +78,7 @@ function optionalDuration (name: string, value: unknown): number | undefined {
 
 function optionalBoolean (name: string, value: unknown, fallback: boolean): boolean {
   if (value === undefined) return fallback
-  if (typeof value !== 'boolean') throw new InvalidOptionError(`${name} must be a boolean, got ${String(value)}`)
+  if (typeof value !== 'boolean') throw new InvalidOptionError(`${name} must be a boolean, got ${shown(value)}`)
   return value
 }
 
@@ -89,7 +89,7 @@ export function daemonWork<const Name extends string, Result extends TSchema, Pa
   if (typeof options !== 'object' || options === null) throw new InvalidOptionError('daemonWork needs an options object')
   const { name } = options
   if (typeof name !== 'string' || !namePattern.test(name)) {
-    throw new InvalidOptionError(`daemonWork name must match [a-z][a-z0-9_]{0,31}, got ${JSON.stringify(name)}`)
+    throw new InvalidOptionError(`daemonWork name must match [a-z][a-z0-9_]{0,31}, got ${shown(name)}`)
   }
   if (name === modelListKind) throw new InvalidOptionError(`daemonWork name '${name}' is taken`)
   const field = (key: string): string => `${name}.${key}`
@@ -98,13 +98,13 @@ export function daemonWork<const Name extends string, Result extends TSchema, Pa
   if (unknown.length > 0) throw new InvalidOptionError(`${name}: unknown field${unknown.length > 1 ? 's' : ''} ${unknown.join(', ')}`)
   const path = options.path ?? name.replace(/_/g, '-')
   if (typeof path !== 'string' || !pathPattern.test(path)) {
-    throw new InvalidOptionError(`${field('path')} must be one path segment of [a-z0-9_-] (up to 64), got ${JSON.stringify(path)}`)
+    throw new InvalidOptionError(`${field('path')} must be one path segment of [a-z0-9_-] (up to 64), got ${shown(path)}`)
   }
-  if (options.params !== undefined && !isSchema(options.params)) throw new InvalidOptionError(`${field('params')} must be a TypeBox schema`)
-  if (!isSchema(options.result)) throw new InvalidOptionError(`${field('result')} must be a TypeBox schema`)
+  if (options.params !== undefined && !isSchema(options.params)) throw new InvalidOptionError(`${field('params')} must be a TypeBox schema, got ${shown(options.params)}`)
+  if (!isSchema(options.result)) throw new InvalidOptionError(`${field('result')} must be a TypeBox schema, got ${shown(options.result)}`)
   const claimBatch = options.claimBatch ?? 1
   if (!Number.isInteger(claimBatch) || claimBatch < 1 || claimBatch > maxClaimBatch) {
-    throw new InvalidOptionError(`${field('claimBatch')} must be an integer from 1 to ${maxClaimBatch}, got ${String(claimBatch)}`)
+    throw new InvalidOptionError(`${field('claimBatch')} must be an integer from 1 to ${maxClaimBatch}, got ${shown(claimBatch)}`)
   }
   const kind = {
     name,

@@ -1,5 +1,6 @@
 import type { TSchema } from '@sinclair/typebox'
 import type { WorkRules } from '../rules'
+import type { WithoutBody } from '../routes/create-body'
 import type { CachedResult, CatalogAction, OpenRequest, Outcome, WorkRecord } from '../store/contract'
 
 /** What documentation tools read off one route. */
@@ -25,9 +26,10 @@ export interface Kind<Wire = unknown> {
   readonly exclusive: boolean
   readonly claimBatch: number
   readonly schemas: {
-    /** The create route's body; with `bodyOptional`, none (or an empty JSON one) counts as null. */
+    /** The create route's body (JSON). */
     readonly create: TSchema
-    readonly bodyOptional: boolean
+    /** What a create without a body (none, an empty JSON one, or JSON null) counts as. */
+    readonly withoutBody: WithoutBody
     /** The create route's body limit, when not Fastify's. */
     readonly createBodyLimit: number | undefined
     readonly request: TSchema

@@ -89,7 +89,7 @@ export function modelListKind (rules: WorkRules, { coalesce, useCache }: ModelLi
     rules,
     exclusive: false,
     claimBatch: 1,
-    schemas: { create: CreateBody, bodyOptional: true, createBodyLimit: undefined, request: ModelListRequest, report: ModelListReport, createErrors: {} },
+    schemas: { create: CreateBody, withoutBody: 'null', createBodyLimit: undefined, request: ModelListRequest, report: ModelListReport, createErrors: {} },
     docs: {
       create: {
         operationId: 'createModelListRequest',

@@ -4,6 +4,8 @@ import { WorkRules } from '../rules'
 import type { WorkRecord } from '../store/contract'
 import type { DaemonWork } from './declare'
 import { truncate, unexplainedFailure, type Kind } from './kind'
+import { compileStrict } from '../routes/validator'
+import type { WithoutBody } from '../routes/create-body'
 
 // A declared kind (`daemonWork`) as the plugin runs it: the same routes,
 // storage and heartbeat as the model list, shaped by its own schemas.
@@ -71,6 +73,12 @@ function reportSchema (result: TSchema): TSchema {
   }, { if: completed, then: { required: ['result'] } })
 }
 
+/** A kind without params takes no body; one whose params accept `{}` takes none as `{}`. */
+function withoutBody (params: TSchema | undefined): WithoutBody {
+  if (params === undefined) return 'null'
+  return compileStrict(params, 'body')({}) === null ? 'empty object' : 'required'
+}
+
 interface Report { status: 'completed' | 'failed', result?: unknown, error?: string }
 
 /** A declared kind, its rules resolved against the plugin's. */
@@ -86,7 +94,7 @@ export function declaredKind (declared: DaemonWork, base: WorkRules): Kind<WorkR
     claimBatch: declared.claimBatch,
     schemas: {
       create: declared.params ?? NoParams,
-      bodyOptional: !withParams,
+      withoutBody: withoutBody(declared.params),
       createBodyLimit: limits.reportBytes,
       request: WorkRequest(declared.params, declared.result),
       report: reportSchema(declared.result),

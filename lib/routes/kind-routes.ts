@@ -8,7 +8,7 @@ import { compileStrict } from './validator'
 import { validationError } from './validation-error'
 import { documented, errorAnswers } from './openapi'
 import { callStore, findRuntime, type RouteOptions } from './call-store'
-import { emptyJsonIsNone, restoreContentType } from './empty-body'
+import { createBodyHook, emptyIsNone } from './create-body'
 
 export interface KindRouteOptions extends RouteOptions {
   polls: HeldPolls
@@ -64,7 +64,8 @@ export async function kindRoutes (app: FastifyInstance, options: KindRouteOption
       body: schemas.create,
       response: { 200: schemas.request, 400: errorAnswers[400], 404: errorAnswers[404], ...schemas.createErrors, 503: errorAnswers[503] }
     },
-    ...(schemas.bodyOptional && { preParsing: emptyJsonIsNone, preValidation: restoreContentType })
+    ...(schemas.withoutBody !== 'required' && { preParsing: emptyIsNone }),
+    preValidation: createBodyHook(schemas.withoutBody)
   }, async (request, reply) => {
     const { runtimeId } = request.params
     // Before the cache: an offline runtime answers 503 even with a catalog.

@@ -1,4 +1,4 @@
-import { InvalidOptionError } from '../../errors'
+import { InvalidOptionError, shown } from '../../errors'
 import { modelListKind } from '../../rules'
 
 // The Redis key layout, in one place. Every key of a runtime carries the hash
@@ -53,7 +53,7 @@ export function channels (prefix: string): { settled: string, queued: string } {
 // A brace would move the hash tag off the runtime id.
 export function checkKeyPrefix (keyPrefix: unknown): string {
   if (typeof keyPrefix !== 'string' || keyPrefix === '' || /[{}]/.test(keyPrefix)) {
-    throw new InvalidOptionError(`keyPrefix must be a non-empty string without '{' or '}', got ${JSON.stringify(keyPrefix)}`)
+    throw new InvalidOptionError(`keyPrefix must be a non-empty string without '{' or '}', got ${shown(keyPrefix)}`)
   }
   return keyPrefix
 }
