@@ -158,6 +158,22 @@ const mutants: Record<string, { make: (options: Options) => WorkStore, caughtBy:
       settle: (record, outcome, now) => isLive(record.status) ? rules.settle(record, outcome, now) : true
     })),
     caughtBy: /catalog.*(stores no catalog|does not store|does not drop)/
+  },
+  'lets an older report overwrite a newer catalog': {
+    // What an accepted report does to the catalog is done by a request made just
+    // then: whichever report lands last wins, however old its own request.
+    make: options => new class extends MemoryWorkStore {
+      async settle (rules: WorkRules, rt: string, id: string, outcome: Outcome, cache: 'store' | 'drop' | 'keep'): Promise<WorkRecord | null> {
+        const before = await this.get(rules, rt, id)
+        const stored = await super.settle(rules, rt, id, outcome, 'keep')
+        if (cache !== 'keep' && before !== null && isLive(before.status)) {
+          const now = await super.open(rules, rt, { coalesce: false, exclusive: false, useCache: false }) as { record: WorkRecord }
+          await super.settle(rules, rt, now.record.id, outcome, cache)
+        }
+        return stored
+      }
+    }(options),
+    caughtBy: /an older report overwrote a newer catalog.*the cache keeps the newer request's catalog/
   }
 }
 

@@ -216,6 +216,36 @@ for (const target of targets) {
       t.equal(await raw.zcard(queue), 1, 'queued again')
     })
 
+    t.test('the catalog keeps the creation order of its request; a sequence that lapsed starts past it', async t => {
+      const { store, rt, queue } = setup('lapsed')
+      const sequence = queue.replace(/queue$/, 'seq')
+      const catalogKey = queue.replace(/queue$/, 'catalog')
+      const [first, second] = [await store.create(rt), await store.create(rt)]
+      await store.popPending(rt)
+      await store.popPending(rt)
+      await store.complete(rt, second.id, { models: catalog, supported: true })
+      t.equal(await raw.hget(catalogKey, 'o'), '000000000000002', 'the catalog came from the second request')
+      await store.fail(rt, first.id, 'slow')
+      t.equal(await raw.del(sequence), 1, 'the sequence lapses (nothing queued for its lifetime)')
+      const third = await store.create(rt)
+      t.match(await raw.zrange(queue, 0, -1), ['000000000000003:' + third.id], 'the next request is numbered past the catalog\'s order')
+      await store.popPending(rt)
+      await store.complete(rt, third.id, { models: catalog.slice(0, 1), supported: true })
+      t.equal(await raw.hget(catalogKey, 'o'), '000000000000003', 'and its report renews the catalog')
+      const dropped = await store.create(rt)
+      await store.popPending(rt)
+      await store.complete(rt, dropped.id, { models: [], supported: true })
+      t.same(await raw.hgetall(catalogKey), { o: '000000000000004' }, 'a drop keeps the order alone')
+    })
+
+    t.test('the sequence outlives every request it numbered that can still be reported', async t => {
+      const keyPrefix = prefix('sequence-life')
+      const store = new RedisModelListStore({ redis: raw, keyPrefix, now: Date.now, pendingTimeoutMs: 30_000, runningTimeoutMs: 60_000, retentionMs: 61_000 })
+      await store.create('rt-life')
+      const pttl = await raw.pttl(`${keyPrefix}:{rt-life}:model_list:seq`)
+      t.ok(pttl > 89_000 && pttl <= 90_000, `pending plus running timeouts, past retentionMs (PTTL ${pttl})`)
+    })
+
     t.test('keys use the hash tag layout <prefix>:{<runtimeId>}:model_list:...', async t => {
       const { store, keyPrefix } = setup('layout')
       const expected: string[] = []

@@ -72,7 +72,12 @@ export interface WorkStore {
   probe(runtimeId: string, kinds: readonly string[]): Promise<boolean[]>
   /** Moves up to `max` of the oldest claimable requests to running and answers them; each to exactly one caller. */
   claim(rules: WorkRules, runtimeId: string, max: number): Promise<WorkRecord[]>
-  /** Applies a report to a live record; an accepted one applies `cache` to the runtime's cached result in the same step. */
+  /**
+   * Applies a report to a live record; an accepted one applies `cache` to the
+   * runtime's cached result in the same step, only if its request is at least
+   * as new (creation order within the runtime) as the one that result (or its
+   * drop) came from: newest discovery wins.
+   */
   settle(rules: WorkRules, runtimeId: string, id: string, outcome: Outcome, cache: CatalogAction): Promise<WorkRecord | null>
   /** Ends what the store made (timers, its own connections); never a client it was given. */
   close(): Promise<void>

@@ -77,6 +77,45 @@ export async function catalogChecks (check: Check, target: WorkStoreTarget): Pro
     b.e.same('a late report does not drop', answer(await b.open(undefined, useCache)), { cached: first, storedAt: at, queued: false })
   })
 
+  await check('catalog: regression: an older report overwrote a newer catalog (newest discovery wins)', async b => {
+    const settle = async (id: string, result: string, action: CatalogAction): Promise<unknown> =>
+      (await b.store.settle(b.rules, b.rt, id, { status: 'completed', result }, action))?.status
+    // Request A is claimed; a forced request B is claimed and reports; then A reports.
+    const older = await b.queue(undefined)
+    await b.claim(1)
+    b.clock.advance(1_000)
+    const newer = await b.queue(undefined)
+    await b.claim(1)
+    b.clock.advance(1_000)
+    b.e.same('the newer request\'s report is accepted', await settle(newer, second, 'store'), 'completed')
+    const at = b.clock.t
+    b.clock.advance(1_000)
+    b.e.same('the older request\'s report is accepted too (it was still running)', await settle(older, first, 'store'), 'completed')
+    b.e.same('the cache keeps the newer request\'s catalog', answer(await b.open(undefined, useCache)), { cached: second, storedAt: at, queued: false })
+
+    const olderDrop = await b.queue(undefined)
+    await b.claim(1)
+    const newerDrop = await b.queue(undefined)
+    await b.claim(1)
+    b.clock.advance(1_000)
+    await settle(newerDrop, first, 'store')
+    const renewed = b.clock.t
+    await settle(olderDrop, '', 'drop')
+    b.e.same('an older request\'s drop leaves a newer catalog', answer(await b.open(undefined, useCache)), { cached: first, storedAt: renewed, queued: false })
+
+    const slow = await b.queue(undefined)
+    await b.claim(1)
+    const empty = await b.queue(undefined)
+    await b.claim(1)
+    await settle(empty, '', 'drop')
+    await settle(slow, second, 'store')
+    b.e.same('an older request cannot store what a newer one dropped: a miss', answer(await b.open(undefined, useCache)), { record: 'pending', queued: true })
+    await b.claim(1)
+    b.clock.advance(1_000)
+    const latest = await report(b, second, 'store')
+    b.e.same('a request newer than all of them stores again', answer(await b.open(undefined, useCache)), { cached: second, storedAt: latest, queued: false })
+  })
+
   await check('catalog: answered while younger than serveWindowMs, a miss from then on', async b => {
     const at = await report(b, first, 'store')
     b.clock.advance(windows.serveWindowMs - 1)

@@ -38,6 +38,9 @@ export class MemoryWorkStore implements WorkStore {
   private readonly lanes = new Lanes()
   private readonly catalogs: Catalogs
   private readonly sweeper: Sweeper
+  // Each record's place in creation order, which the catalog compares (newest discovery wins).
+  private readonly creationOrder = new WeakMap<WorkRecord, number>()
+  private created = 0
 
   constructor (options: MemoryWorkStoreOptions = {}) {
     this.clock = checkFunction('now', given(options.now, Date.now))
@@ -66,7 +69,7 @@ export class MemoryWorkStore implements WorkStore {
       // A catalog is kept only while it may be served (the sweep forgets it after).
       const refresh = now - cached.storedAt > (this.catalogs.windows as CatalogWindows).revalidateAfterMs && this.live(rules, lane, runtimeId, now) === undefined
       if (refresh) this.enqueue(rules, lane, runtimeId, now, request.params)
-      return { cached: { ...cached }, queued: refresh }
+      return { cached, queued: refresh }
     }
     if (request.exclusive) {
       const busy = this.live(rules, lane, runtimeId, now)
@@ -81,6 +84,7 @@ export class MemoryWorkStore implements WorkStore {
 
   private enqueue (rules: WorkRules, lane: Lane, runtimeId: string, now: number, params: string | undefined): WorkRecord {
     const record = rules.open(newId(), runtimeId, now, params)
+    this.creationOrder.set(record, ++this.created)
     this.kind(rules).records.set(record.id, record)
     this.lanes.queueOf(lane).push(record.id, record.deadline)
     this.signals.emitQueued(runtimeId, rules.kind)
@@ -143,7 +147,7 @@ export class MemoryWorkStore implements WorkStore {
     if (rules.settle(record, outcome, now)) {
       this.touch(record)
       this.lanes.unclaim({ runtimeId, kind: rules.kind }, id)
-      this.catalogs.apply(runtimeId, cache, record.result, now)
+      this.catalogs.apply(runtimeId, cache, record.result, now, this.creationOrder.get(record) as number)
       this.signals.emitSettled(runtimeId, id)
     }
     return { ...record }

@@ -8,16 +8,21 @@ import { modelListKind } from '../../rules'
 //
 //   <prefix>:{<runtimeId>}:<kind>:queue            sorted set of pending requests, scored
 //                                                   by deadline; members '<sequence>:<requestId>'
-//   <prefix>:{<runtimeId>}:<kind>:seq              the sequence that keeps equal deadlines in order
+//   <prefix>:{<runtimeId>}:<kind>:seq              the sequence that keeps equal deadlines in order (and
+//                                                   is the creation order the catalog compares)
 //   <prefix>:{<runtimeId>}:<kind>:running          sorted set of claimed request ids, scored by deadline
 //   <prefix>:{<runtimeId>}:<kind>:req:<requestId>  hash: s status, c created, u updated, d deadline,
 //                                                   r result, e error, m queue member, p params,
 //                                                   v layout (see lua/lifecycle.lua)
 //   <prefix>:{<runtimeId>}:model_list:catalog      the model list's catalog: hash r the last
-//                                                   catalog (result JSON), t when stored;
-//                                                   expires serveWindowMs after it was stored
+//                                                   catalog (result JSON), t when stored, o the
+//                                                   creation order (sequence) of the request it
+//                                                   came from (alone after a drop); expires
+//                                                   serveWindowMs after it was stored
 //
-// Each other key expires the kind's `retentionMs` after its last change.
+// The sequence expires once no request it numbered can still be reported (the
+// kind's retentionMs, or its pending plus running timeouts if longer) after
+// the last one; each other key, the kind's `retentionMs` after its last change.
 // Channels (classic pub/sub, published from inside the scripts, each heard by
 // one subscriber connection per store; the client's own keyPrefix leads both):
 //   <prefix>:settled   '<runtimeId> <requestId>' when a report is accepted (wakes held polls)

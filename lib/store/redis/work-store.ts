@@ -111,7 +111,8 @@ export class RedisWorkStore implements WorkStore {
       keys.queue, keys.seq, keys.records + id, catalogKey(this.keyPrefix, runtimeId), keys.running, keys.records,
       ...this.common(rules), id, rules.pendingTimeoutMs, request.coalesce ? '1' : '0',
       request.useCache && windows !== null ? '1' : '0', windows?.serveWindowMs ?? 0, windows?.revalidateAfterMs ?? 0,
-      this.queuedChannel, runtimeId, rules.kind, request.exclusive ? '1' : '0', request.params ?? '')
+      this.queuedChannel, runtimeId, rules.kind, request.exclusive ? '1' : '0', request.params ?? '',
+      Math.max(rules.retentionMs, rules.pendingTimeoutMs + rules.runningTimeoutMs))
     const { fields, records } = this.read(rules, runtimeId, reply)
     const queued = fields.get('queued') === '1'
     switch (fields.get('opened')) {

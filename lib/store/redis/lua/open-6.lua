@@ -4,7 +4,8 @@
 -- ARGV[8] '1' to answer from the catalog, ARGV[9] serve window (ms),
 -- ARGV[10] revalidate after (ms), ARGV[11] the queued channel, ARGV[12] the
 -- runtime id, ARGV[13] the kind, ARGV[14] '1' when exclusive, ARGV[15] params
--- ('' for none).
+-- ('' for none), ARGV[16] how long the sequence outlives the last request it
+-- numbered (ms).
 -- Answers field/value pairs: 'opened' ('record', 'cached' or 'busy'), 'queued'
 -- ('0' or '1'), then the record ('id', ...), or 'result' and 'at' (cached), or
 -- 'busy' the id in flight: serve, serve and queue a refresh, refuse, join, or
@@ -12,9 +13,24 @@
 
 local params = ARGV[15] ~= '' and ARGV[15] or nil
 
+-- The new request's place in the runtime's creation order. A sequence that
+-- lapsed (no request for a while) starts again past the order the catalog
+-- keeps, so the newest request stays the newest to the catalog.
+local function sequence()
+  local next = redis.call('INCR', KEYS[2])
+  if next == 1 then
+    local kept = redis.pcall('HGET', KEYS[4], 'o')
+    if type(kept) == 'string' and tonumber(kept) then
+      next = tonumber(kept) + 1
+      redis.call('SET', KEYS[2], next)
+    end
+  end
+  return next
+end
+
 local function enqueue()
   local deadline = after(ARGV[6])
-  local member = string.format('%015d', redis.call('INCR', KEYS[2])) .. ':' .. ARGV[5]
+  local member = string.format('%015d', sequence()) .. ':' .. ARGV[5]
   local record = { s = 'pending', c = now, u = now, d = deadline, m = member, p = params }
   if params then
     store(KEYS[3], 's', 'pending', 'c', now, 'u', now, 'd', deadline, 'm', member, 'v', layout, 'p', params)
@@ -23,7 +39,7 @@ local function enqueue()
   end
   redis.call('ZADD', KEYS[1], deadline, member)
   redis.call('PEXPIRE', KEYS[1], retention)
-  redis.call('PEXPIRE', KEYS[2], retention)
+  redis.call('PEXPIRE', KEYS[2], ARGV[16])
   -- Every replica's subscriber hears it and hints its own daemon sockets.
   redis.call('PUBLISH', ARGV[11], ARGV[12] .. ' ' .. ARGV[13])
   return record

@@ -19,12 +19,24 @@ else
   record.e = ARGV[7]
   store(KEYS[1], 's', ARGV[6], 'u', now, 'e', ARGV[7])
 end
--- The catalog changes in the same step as the report that decides it; DEL
--- first, so a key of another type in its place cannot fail the report.
-if ARGV[8] ~= 'keep' then redis.call('DEL', KEYS[3]) end
-if ARGV[8] == 'store' then
-  redis.call('HSET', KEYS[3], 'r', ARGV[7], 't', now)
-  redis.call('PEXPIRE', KEYS[3], ARGV[9])
+-- The catalog changes in the same step as the report that decides it, and
+-- only for a request at least as new as the one it came from (newest
+-- discovery wins). The order is the sequence leading the request's queue
+-- member, zero-padded, so strings compare as the numbers do. A drop keeps the
+-- order alone: an older report cannot bring back what a newer one dropped.
+-- DEL first, so a key of another type in its place cannot fail the report.
+if ARGV[8] ~= 'keep' then
+  local order = record.m and string.match(record.m, '^(%d+):') or ''
+  local kept = redis.pcall('HGET', KEYS[3], 'o')
+  if type(kept) ~= 'string' or order >= kept then
+    redis.call('DEL', KEYS[3])
+    if ARGV[8] == 'store' then
+      redis.call('HSET', KEYS[3], 'r', ARGV[7], 't', now, 'o', order)
+    else
+      redis.call('HSET', KEYS[3], 'o', order)
+    end
+    redis.call('PEXPIRE', KEYS[3], ARGV[9])
+  end
 end
 -- Wakes the polls held on this request, on every replica.
 redis.call('PUBLISH', ARGV[10], ARGV[11] .. ' ' .. ARGV[5])
