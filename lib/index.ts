@@ -6,7 +6,7 @@ export type { FastifyModelListOptions, RuntimeInfo } from './options'
 export type { ModelListStore } from './kinds/model-list-store'
 export type { ModelListResult } from './kinds/model-list'
 export { MemoryModelListStore, type MemoryModelListStoreOptions } from './store/memory'
-export { RedisModelListStore, type RedisModelListStoreOptions } from './store/redis'
+export { RedisModelListStore, type RedisModelListStoreOptions, type WaitForReplicas } from './store/redis'
 export type { RedisClient } from './store/redis/client'
 export {
   ThinkingLevel,

@@ -7,6 +7,7 @@ import { resolveCatalogCache, type CatalogCacheOptions } from './catalog'
 import { checkDuration, checkFunction, given, WorkRules, type RulesOptions } from './rules'
 import { InvalidOptionError, shown } from './errors'
 import { checkKeyPrefix } from './store/redis/keys'
+import { checkWaitForReplicas, type WaitForReplicas } from './store/redis/replicas'
 
 /** What the host's `getRuntime` tells about a runtime its caller may see. */
 export interface RuntimeInfo {
@@ -42,6 +43,8 @@ export interface FastifyModelListOptions extends RulesOptions {
   catalogCache?: CatalogCacheOptions | false
   /** Other kinds of daemon work, each declared with `daemonWork`. */
   work?: readonly DaemonWork[]
+  /** Redis store: after each state change, WAIT until this many replicas have it (at most timeoutMs); default off. */
+  waitForReplicas?: WaitForReplicas
   /** Fastify's own register option: where the routes mount. */
   prefix?: string
   /** Fastify's own register option: the log level of the routes' requests. */
@@ -71,6 +74,7 @@ export interface ResolvedOptions {
   notifyPendingWork: FastifyModelListOptions['notifyPendingWork']
   catalogCache: CatalogCacheOptions | false | undefined
   work: readonly DaemonWork[]
+  waitForReplicas: WaitForReplicas | undefined
 }
 
 const defaultHeartbeatProbeTimeoutMs = 1_000
@@ -82,6 +86,7 @@ const knownOptions = new Set([
   'store', 'redis', 'keyPrefix', 'pendingTimeoutMs', 'runningTimeoutMs', 'retentionMs',
   'heartbeatProbeTimeoutMs', 'storeTimeoutMs', 'now', 'getRuntime', 'authorizeDaemon',
   'notifyPendingWork', 'coalesce', 'catalogCache', 'work',
+  'waitForReplicas',
   'prefix', 'logLevel', 'logSerializers'
 ])
 
@@ -116,9 +121,9 @@ function hasMethods (store: object, methods: readonly string[]): boolean {
 }
 
 // Options that shape a built-in store: a store object is configured on itself.
-const builtInStoreOptions = ['redis', 'keyPrefix', 'pendingTimeoutMs', 'runningTimeoutMs', 'retentionMs', 'now'] as const
+const builtInStoreOptions = ['redis', 'keyPrefix', 'pendingTimeoutMs', 'runningTimeoutMs', 'retentionMs', 'now', 'waitForReplicas'] as const
 // A work store has no rules of its own: the lifecycle timeouts are the plugin's to give it.
-const workStoreRefused = ['redis', 'keyPrefix', 'now'] as const
+const workStoreRefused = ['redis', 'keyPrefix', 'now', 'waitForReplicas'] as const
 
 function refuseBeside (options: FastifyModelListOptions, names: readonly string[]): void {
   for (const name of names) {
@@ -197,6 +202,10 @@ export function resolveOptions (app: FastifyInstance, options: FastifyModelListO
   if (options.now !== undefined) checkFunction('now', options.now)
   // The windows are checked here too, whichever store they shape.
   resolveCatalogCache(options.catalogCache)
+  const waitForReplicas = checkWaitForReplicas(options.waitForReplicas)
+  if (waitForReplicas !== undefined && store.type === 'memory') {
+    throw new InvalidOptionError('waitForReplicas needs the Redis store: the memory store has no replicas to wait for')
+  }
   return {
     store,
     keyPrefix: options.keyPrefix,
@@ -209,7 +218,8 @@ export function resolveOptions (app: FastifyInstance, options: FastifyModelListO
     coalesce,
     notifyPendingWork,
     catalogCache: options.catalogCache,
-    work
+    work,
+    waitForReplicas
   }
 }
 

@@ -168,4 +168,61 @@ t.test('each store operation is one round trip, with no MULTI/EXEC', async t => 
     ...counts.map(c => `${c.operation.padEnd(40)}${String(c.topLevel).padStart(9)}${String(c.inScripts).padStart(12)}${String(c.clientSent).padStart(13)}  ${c.commands}`)
   ].join('\n')
   t.comment(`round trips per operation (MONITOR on a private redis-server, after a warm-up):\n${table}`)
+
+  // waitForReplicas: a state change carries WAIT in the same pipeline (one
+  // write to the socket, one round trip, two commands); a read carries none.
+  // This server has no replica, so each WAIT runs out its 1 ms (rounded up to
+  // the server's timer tick): the change stands and is logged.
+  const waiting = connect()
+  const waitingSource = /addr=(\S+)/.exec(await waiting.client('INFO') as string)?.[1] as string
+  let writes = 0
+  const socket = waiting.stream as unknown as { write: (...args: unknown[]) => boolean }
+  const write = socket.write.bind(socket)
+  socket.write = (...args: unknown[]) => { writes++; return write(...args) }
+  const waitStore = new RedisModelListStore({ redis: waiting, keyPrefix: 'round-trips', now: clock.now, waitForReplicas: { replicas: 1, timeoutMs: 1 } })
+  const warnings: unknown[] = []
+  waitStore.workStore.useLog?.({ warn: (fields: unknown) => warnings.push(fields) } as never)
+  const wrt = 'rt-round-trips-wait'
+  // Warm-up: the first call of each script on a connection sends its source (EVAL).
+  const warmWait = await waitStore.create(wrt)
+  await waitStore.popPending(wrt)
+  await waitStore.complete(wrt, warmWait.id, { models: catalog, supported: true })
+  await waitStore.get(wrt, warmWait.id)
+  await waitStore.hasPending(wrt)
+  const warmBack = await waitStore.create(wrt)
+  await waitStore.workStore.handBack?.(waitStore.rules, wrt, warmBack.id, (await waitStore.workStore.claim(waitStore.rules, wrt, 1))[0].updatedAt)
+  await waitStore.fail(wrt, warmBack.id, 'warm-up')
+  const waitCounts: Array<{ operation: string, writes: number, commands: string }> = []
+  last = await mark()
+  const measureWaiting = async (operation: string, expected: string[], work: () => Promise<unknown>): Promise<void> => {
+    const writesBefore = writes
+    await work()
+    const end = await mark()
+    const commands = lines.slice(last + 1, end).filter(line => line.source === waitingSource).map(line => line.args[0].toLowerCase())
+    last = end
+    t.same(commands, expected, `${operation}: ${expected.join(' then ')} (MONITOR)`)
+    t.equal(writes - writesBefore, 1, `${operation}: one write to the socket, one round trip`)
+    waitCounts.push({ operation, writes: writes - writesBefore, commands: commands.join(',') })
+  }
+  let waited = ''
+  await measureWaiting('create', ['evalsha', 'wait'], async () => { waited = (await waitStore.create(wrt)).id })
+  await measureWaiting('get', ['evalsha'], async () => { t.equal((await waitStore.get(wrt, waited))?.status, 'pending') })
+  await measureWaiting('hasPending', ['evalsha'], async () => { t.equal(await waitStore.hasPending(wrt), true) })
+  await measureWaiting('popPending', ['evalsha', 'wait'], async () => { t.equal((await waitStore.popPending(wrt))?.id, waited) })
+  await measureWaiting('complete', ['evalsha', 'wait'], async () => {
+    t.equal((await waitStore.complete(wrt, waited, { models: catalog, supported: true }))?.status, 'completed')
+  })
+  await measureWaiting('heartbeat probe', ['zcard'], async () => { t.same(await pickerOf(waitStore).engine.mayHavePending(wrt, ['model_list']), [false]) })
+  const back = await waitStore.create(wrt)
+  const claimedBack = (await waitStore.workStore.claim(waitStore.rules, wrt, 1))[0]
+  last = await mark()
+  await measureWaiting('hand-back', ['evalsha', 'wait'], async () => {
+    t.equal((await waitStore.workStore.handBack?.(waitStore.rules, wrt, back.id, claimedBack.updatedAt))?.status, 'pending')
+  })
+  t.ok(warnings.length >= 1, 'no replica acknowledged: logged, and every change stood')
+  const waitTable = [
+    'operation      writes  commands',
+    ...waitCounts.map(c => `${c.operation.padEnd(15)}${String(c.writes).padStart(6)}  ${c.commands}`)
+  ].join('\n')
+  t.comment(`with waitForReplicas, round trips (socket writes) and commands per operation:\n${waitTable}`)
 })

@@ -11,4 +11,6 @@ export interface RedisClient {
   zcard(key: string): Promise<number>
   disconnect(): void
   quit(): Promise<unknown>
+  /** Needed only for waitForReplicas (a state change and its WAIT share a round trip). */
+  pipeline?(): unknown
 }

@@ -3,6 +3,7 @@ import type { CatalogCacheOptions } from '../../catalog'
 import { InvalidOptionError } from '../../errors'
 import { ModelListOnWorkStore } from '../../kinds/model-list-store'
 import type { RedisClient } from './client'
+import type { WaitForReplicas } from './replicas'
 import { RedisWorkStore } from './work-store'
 
 export interface RedisModelListStoreOptions extends RulesOptions {
@@ -17,17 +18,19 @@ export interface RedisModelListStoreOptions extends RulesOptions {
   now?: () => number
   /** The catalog cache's windows, or false for none. */
   catalogCache?: CatalogCacheOptions | false
+  /** After each state change, WAIT until this many replicas have it (at most timeoutMs); default off. */
+  waitForReplicas?: WaitForReplicas
 }
 
 /** Any number of replicas' store: the model list over a Redis work store. */
 export class RedisModelListStore extends ModelListOnWorkStore {
   constructor (options: RedisModelListStoreOptions) {
     if (typeof options !== 'object' || options === null) throw new InvalidOptionError('RedisModelListStore needs an options object with a redis client')
-    const { redis, keyPrefix, now, catalogCache, ...rules } = options
+    const { redis, keyPrefix, now, catalogCache, waitForReplicas, ...rules } = options
     const checked = new WorkRules(rules)
-    super(new RedisWorkStore({ redis, keyPrefix, now, catalogCache }), checked)
+    super(new RedisWorkStore({ redis, keyPrefix, now, catalogCache, waitForReplicas }), checked)
   }
 }
 
 export { RedisWorkStore }
-export type { RedisClient }
+export type { RedisClient, WaitForReplicas }

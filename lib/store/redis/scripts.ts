@@ -23,6 +23,8 @@ export type ScriptCall = (...args: Array<string | number>) => Promise<unknown>
 export type Scripts = Record<Exclude<Operation, 'probe'>, ScriptCall> & {
   /** The probe of `kinds` queues. */
   probe: (kinds: number) => ScriptCall
+  /** The operation's command name on the client (and so on its pipelines). */
+  names: Record<Exclude<Operation, 'probe'>, string>
 }
 
 const luaDir = join(__dirname, 'lua')
@@ -45,8 +47,10 @@ function define (redis: RedisClient, name: string, lua: string, numberOfKeys: nu
 /** Defines the scripts on `redis` (once per client) and answers them. */
 export function defineScripts (redis: RedisClient): Scripts {
   const scripts = {} as Record<Operation, ScriptCall>
+  const names = {} as Record<Operation, string>
   for (const { operation, name, lua, numberOfKeys } of commands) {
     scripts[operation] = define(redis, name, lua, Number.isInteger(numberOfKeys) ? numberOfKeys : 1)
+    names[operation] = name
   }
   const { name, lua } = commands.find(command => command.operation === 'probe') as typeof commands[number]
   // ioredis-mock cannot take the number of keys per call: one command per number of kinds probed.
@@ -56,5 +60,5 @@ export function defineScripts (redis: RedisClient): Scripts {
     if (call === undefined) probes.set(kinds, call = define(redis, `${name}_${kinds}`, lua, kinds))
     return call
   }
-  return { ...scripts, probe }
+  return { ...scripts, probe, names }
 }

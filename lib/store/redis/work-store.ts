@@ -9,6 +9,7 @@ import type { RedisClient } from './client'
 import { ServerClock } from './clock'
 import { catalogKey, channels, checkKeyPrefix, defaultKeyPrefix, kindKeys, type KindKeys } from './keys'
 import { readReply, type Reply } from './reply'
+import { ReplicaWait, checkWaitForReplicas, type WaitForReplicas } from './replicas'
 import { defineScripts, type Scripts } from './scripts'
 import { Subscriber } from './subscriber'
 
@@ -25,7 +26,12 @@ export interface RedisWorkStoreOptions {
   now?: () => number
   /** The catalog cache's windows, or false for none. */
   catalogCache?: CatalogCacheOptions | false
+  /** After each state change, WAIT until this many replicas have it (at most timeoutMs); default off. */
+  waitForReplicas?: WaitForReplicas
 }
+
+/** The operations that change state: each WAITs for replicas when asked to. */
+type Change = 'open' | 'claim' | 'settle' | 'handBack'
 
 function warnUnreadable (keys: string[]): void {
   process.emitWarning(`removed unreadable work records (a field missing or malformed: edited by hand, or written by another version): ${keys.join(', ')}`, 'FastifyModelListWarning')
@@ -49,6 +55,7 @@ export class RedisWorkStore implements WorkStore {
   private readonly settledChannel: string
   private readonly signals = new Signals()
   private readonly subscriber: Subscriber
+  private readonly replicaWait: ReplicaWait | undefined
   // Each unreadable record is removed by the script that meets it, so each is told once.
   private unreadable: (keys: string[]) => void = warnUnreadable
 
@@ -58,6 +65,10 @@ export class RedisWorkStore implements WorkStore {
       throw new InvalidOptionError('redis must be an ioredis Redis or Cluster client')
     }
     this.redis = redis
+    const waitForReplicas = checkWaitForReplicas(options.waitForReplicas)
+    if (waitForReplicas !== undefined && typeof redis.pipeline !== 'function') {
+      throw new InvalidOptionError('waitForReplicas needs a client with pipeline()')
+    }
     this.keyPrefix = checkKeyPrefix(given(options.keyPrefix, defaultKeyPrefix))
     if (options.now === undefined) {
       // This process then counts down to deadlines by the server's clock as it last read it.
@@ -76,6 +87,7 @@ export class RedisWorkStore implements WorkStore {
     this.settledChannel = settled
     this.queuedChannel = queued
     this.subscriber = new Subscriber({ redis, channels: { settled, queued }, signals: this.signals })
+    if (waitForReplicas !== undefined) this.replicaWait = new ReplicaWait(waitForReplicas, this.clock)
   }
 
   /** The given clock; without one, the Redis server's as last read. */
@@ -86,6 +98,14 @@ export class RedisWorkStore implements WorkStore {
   useLog (log: FastifyBaseLogger): void {
     this.unreadable = keys => log.warn({ keys }, 'fastify-model-list: removed unreadable records (a field missing or malformed: edited by hand, or written by another version)')
     this.subscriber.useLog(log)
+    this.replicaWait?.useLog(log)
+  }
+
+  // A state change: one script call, or with waitForReplicas the script and
+  // WAIT in one pipeline (still one round trip). Reads never wait.
+  private async change (operation: Change, ...args: Array<string | number>): Promise<unknown> {
+    if (this.replicaWait === undefined) return await this.scripts[operation](...args)
+    return await this.replicaWait.run(this.redis, this.scripts.names[operation], args)
   }
 
   private keys (runtimeId: string, kind: string): KindKeys {
@@ -107,7 +127,7 @@ export class RedisWorkStore implements WorkStore {
     const id = newId()
     const windows = this.catalogWindows
     const keys = this.keys(runtimeId, rules.kind)
-    const reply = await this.scripts.open(
+    const reply = await this.change('open',
       keys.queue, keys.seq, keys.records + id, catalogKey(this.keyPrefix, runtimeId), keys.running, keys.records,
       ...this.common(rules), id, rules.pendingTimeoutMs, request.coalesce ? '1' : '0',
       request.useCache && windows !== null ? '1' : '0', windows?.serveWindowMs ?? 0, windows?.revalidateAfterMs ?? 0,
@@ -148,7 +168,7 @@ export class RedisWorkStore implements WorkStore {
 
   async claim (rules: WorkRules, runtimeId: string, max: number): Promise<WorkRecord[]> {
     const keys = this.keys(runtimeId, rules.kind)
-    const reply = await this.scripts.claim(keys.queue, keys.running, keys.records, ...this.common(rules), rules.runningTimeoutMs, max)
+    const reply = await this.change('claim', keys.queue, keys.running, keys.records, ...this.common(rules), rules.runningTimeoutMs, max)
     return this.read(rules, runtimeId, reply).records
   }
 
@@ -156,7 +176,7 @@ export class RedisWorkStore implements WorkStore {
     const payload = outcome.status === 'completed' ? outcome.result : outcome.error
     const windows = this.catalogWindows
     const keys = this.keys(runtimeId, rules.kind)
-    const reply = await this.scripts.settle(
+    const reply = await this.change('settle',
       keys.records + id, keys.queue, catalogKey(this.keyPrefix, runtimeId), keys.running,
       ...this.common(rules), id, outcome.status, payload,
       windows === null ? 'keep' : cache, windows?.serveWindowMs ?? 0, this.settledChannel, runtimeId)
@@ -165,7 +185,7 @@ export class RedisWorkStore implements WorkStore {
 
   async handBack (rules: WorkRules, runtimeId: string, id: string, claimedAt: number): Promise<WorkRecord | null> {
     const keys = this.keys(runtimeId, rules.kind)
-    const reply = await this.scripts.handBack(keys.records + id, keys.queue, keys.running, ...this.common(rules),
+    const reply = await this.change('handBack', keys.records + id, keys.queue, keys.running, ...this.common(rules),
       id, claimedAt, rules.pendingTimeoutMs)
     return this.read(rules, runtimeId, reply).records[0] ?? null
   }
