@@ -1,8 +1,8 @@
-import type { FastifyInstance } from 'fastify'
+import type { FastifyInstance, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import { likelySeconds, resolveOptions, type FastifyModelListOptions, type ResolvedOptions } from './options'
 import { makeHeartbeat, type ClaimPendingModelList, type ClaimPendingWork } from './heartbeat'
-import type { DaemonWork } from './kinds/declare'
+import type { DaemonWork, PendingWork } from './kinds/declare'
 import { Face } from './kinds/face'
 import { modelListKind } from './kinds/model-list'
 import { ModelListObjectStore } from './kinds/model-list-object'
@@ -17,7 +17,12 @@ import { wireHints } from './hints'
 import { HeldPolls } from './routes/held-polls'
 import { routes } from './routes'
 import type { WorkRules } from './rules'
+import type { PendingModelList } from './schemas'
 
+// The decorators are declared as methods: a program that reads both the
+// CommonJS and the ESM declarations (a project with .cts and .mts files) sees
+// this block twice, and two method declarations merge as overloads where two
+// property declarations must have identical types (TS2717 under TypeScript 7).
 declare module 'fastify' {
   interface FastifyInstance {
     /** The store in use. */
@@ -26,14 +31,15 @@ declare module 'fastify' {
      * For the host's heartbeat route: claims the runtime's oldest pending request;
      * never throws. Given the request, its log lines carry the request's id.
      */
-    claimPendingModelList: ClaimPendingModelList
+    claimPendingModelList(runtimeId: string, request?: FastifyRequest): Promise<PendingModelList | null>
     /**
      * For the host's heartbeat route: claims for every kind (the model list and
-     * those given to `work`) with one probe round trip; never throws.
+     * those given to `work`) with one probe round trip; never throws. Type it
+     * with the kinds given to `work`: `app.claimPendingWork<typeof work>(runtimeId)`.
      */
-    claimPendingWork: ClaimPendingWork
+    claimPendingWork<Kinds extends readonly DaemonWork[] = []>(runtimeId: string, request?: FastifyRequest): Promise<PendingWork<Kinds> | null>
     /** A declared kind's store, typed by its schemas (create, get, claim, complete, fail). */
-    daemonWorkStore: <Kind extends DaemonWork>(kind: Kind) => WorkKindStore<Kind>
+    daemonWorkStore<Kind extends DaemonWork>(kind: Kind): WorkKindStore<Kind>
   }
 }
 
