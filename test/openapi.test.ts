@@ -3,6 +3,7 @@ import swagger from '@fastify/swagger'
 import t from 'tap'
 import { Type } from '@sinclair/typebox'
 import fastifyModelList, { ModelEntry, ModelListRequest } from '../lib/index'
+import { work } from './helpers/kinds'
 
 // The OpenAPI document @fastify/swagger generates from our routes: worth
 // publishing as it is (tags, summaries, operation ids, every error answer).
@@ -28,9 +29,9 @@ t.test('the OpenAPI document of the routes', async t => {
   const document = app.swagger() as unknown as { paths: Record<string, Record<string, Operation>>, components: { schemas: Record<string, { title?: string }> } }
 
   const expected = {
-    'post /api/runtimes/{runtimeId}/models': { operationId: 'createModelListRequest', errors: ['400', '404', '503'] },
+    'post /api/runtimes/{runtimeId}/models': { operationId: 'createModelListRequest', errors: ['400', '404', '413', '415', '503'] },
     'get /api/runtimes/{runtimeId}/models/{requestId}': { operationId: 'getModelListRequest', errors: ['400', '404', '503'] },
-    'post /api/daemon/runtimes/{runtimeId}/models/{requestId}/result': { operationId: 'reportModelList', errors: ['400', '404', '413', '503'] }
+    'post /api/daemon/runtimes/{runtimeId}/models/{requestId}/result': { operationId: 'reportModelList', errors: ['400', '404', '413', '415', '503'] }
   }
   const found = Object.entries(document.paths).flatMap(([path, methods]) => Object.keys(methods).map(method => `${method} ${path}`))
   t.same(found.sort(), Object.keys(expected).sort(), 'the three routes, under the register prefix')
@@ -82,4 +83,24 @@ t.test("error answers keep the host error handler's own fields", async t => {
   t.equal(response.statusCode, 404)
   t.same(response.json(), { problem: 'FST_MODEL_LIST_RUNTIME_NOT_FOUND', detail: response.json().detail })
   t.type(response.json().detail, 'string')
+})
+
+// Found by test/fuzz-kinds.test.ts: creates answered 413 and every POST 415
+// without their schemas saying so, and a kind that is not exclusive documented
+// a 409 it never answers.
+t.test('regression: every status a declared kind\'s route answers is documented, and only those', async t => {
+  const app = Fastify()
+  t.teardown(() => app.close())
+  await app.register(swagger, { openapi: { info: { title: 'host', version: '1.0.0' } } })
+  await app.register(fastifyModelList, { prefix: '/api', work, getRuntime: async () => ({ online: true }), authorizeDaemon: async () => true })
+  await app.ready()
+  const { paths } = app.swagger() as unknown as { paths: Record<string, Record<string, Operation>> }
+  const codes = (path: string, method: string): string[] => Object.keys(paths[path][method].responses).sort()
+  t.same(codes('/api/runtimes/{runtimeId}/cli-update', 'post'), ['200', '400', '404', '409', '413', '415', '503'], 'an exclusive kind\'s create: 409 too')
+  t.same(codes('/api/runtimes/{runtimeId}/skill-imports', 'post'), ['200', '400', '404', '413', '415', '503'], 'a kind that is not exclusive never answers 409')
+  t.same(codes('/api/daemon/runtimes/{runtimeId}/skill-imports/{requestId}/result', 'post'), ['200', '400', '404', '413', '415', '503'])
+  for (const [url, payload] of [['/api/runtimes/rt/skill-imports', { skill: 'x'.repeat(1_100_000) }], ['/api/runtimes/rt/models', { pad: 'x'.repeat(1_100_000) }]] as const) {
+    t.equal((await app.inject({ method: 'POST', url, payload })).statusCode, 413, `${url}: past 1 MiB`)
+    t.equal((await app.inject({ method: 'POST', url, headers: { 'content-type': 'application/x-www-form-urlencoded' }, payload: 'a=1' })).statusCode, 415, `${url}: not JSON`)
+  }
 })

@@ -98,7 +98,8 @@ export function declaredKind (declared: DaemonWork, base: WorkRules): Kind<WorkR
       createBodyLimit: limits.reportBytes,
       request: WorkRequest(declared.params, declared.result),
       report: reportSchema(declared.result),
-      createErrors: { 409: busyAnswer }
+      // Only an exclusive kind answers 409.
+      createErrors: declared.exclusive ? { 409: busyAnswer } : {}
     },
     docs: {
       create: { operationId: `create_${name}`, summary: `Ask the runtime's daemon for ${name} work`, description: 'Queues a request (or joins an equal pending one) for the daemon\'s next heartbeat.' },

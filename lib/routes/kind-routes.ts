@@ -62,7 +62,8 @@ export async function kindRoutes (app: FastifyInstance, options: KindRouteOption
       ...documented(docs.create),
       params: RuntimeParams,
       body: schemas.create,
-      response: { 200: schemas.request, 400: errorAnswers[400], 404: errorAnswers[404], ...schemas.createErrors, 503: errorAnswers[503] }
+      // Every status the route answers is documented: Fastify's body limit (413) and content-type parsers (415) too.
+      response: { 200: schemas.request, 400: errorAnswers[400], 404: errorAnswers[404], ...schemas.createErrors, 413: errorAnswers[413], 415: errorAnswers[415], 503: errorAnswers[503] }
     },
     ...(schemas.withoutBody !== 'required' && { preParsing: emptyIsNone }),
     preValidation: createBodyHook(schemas.withoutBody)
@@ -89,7 +90,7 @@ export async function kindRoutes (app: FastifyInstance, options: KindRouteOption
       ...documented(docs.report),
       params: RequestParams,
       body: schemas.report,
-      response: { 200: ReportAck, 400: errorAnswers[400], 404: errorAnswers[404], 413: errorAnswers[413], 503: errorAnswers[503] }
+      response: { 200: ReportAck, 400: errorAnswers[400], 404: errorAnswers[404], 413: errorAnswers[413], 415: errorAnswers[415], 503: errorAnswers[503] }
     },
     preParsing: refuseEarly(options)
   }, async (request, reply) => {

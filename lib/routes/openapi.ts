@@ -17,7 +17,8 @@ const ErrorAnswer = (description: string): TSchema => Type.Object({
 export const errorAnswers = {
   400: ErrorAnswer('FST_ERR_VALIDATION: a bad id, query or body'),
   404: ErrorAnswer('FST_MODEL_LIST_RUNTIME_NOT_FOUND (the host\'s hook said no) or FST_MODEL_LIST_REQUEST_NOT_FOUND'),
-  413: ErrorAnswer('FST_ERR_CTP_BODY_TOO_LARGE: a report body over 1 MiB'),
+  413: ErrorAnswer('FST_ERR_CTP_BODY_TOO_LARGE: a body over 1 MiB'),
+  415: ErrorAnswer('FST_ERR_CTP_INVALID_MEDIA_TYPE: a body whose content type is not JSON'),
   503: ErrorAnswer('FST_MODEL_LIST_RUNTIME_OFFLINE or FST_MODEL_LIST_STORE_UNAVAILABLE; sent with Retry-After: 1')
 }
 

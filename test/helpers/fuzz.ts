@@ -49,23 +49,23 @@ const bodyLimit = 1_048_576
 const idGrammar = /^[A-Za-z0-9_-]{1,100}$/
 // Keys that mean something to JavaScript objects; `__proto__` (and a
 // `constructor` holding a `prototype`) are refused by Fastify's JSON parser.
-const prototypeKeys = ['__proto__', 'constructor', 'prototype']
-const objectKeys = ['toString', 'valueOf', 'hasOwnProperty', 'isPrototypeOf', '__defineGetter__', 'then']
+export const prototypeKeys = ['__proto__', 'constructor', 'prototype']
+export const objectKeys = ['toString', 'valueOf', 'hasOwnProperty', 'isPrototypeOf', '__defineGetter__', 'then']
 // A function: planted objects get keys planted into them, so none is shared.
-const wrongValues = (): Json[] => [1, -1, 0, 1.5, true, false, null, '', 'x', [], [1], obj({}), obj({ a: 1 })]
-const jsonTypes = ['application/json', 'application/json; charset=utf-8']
-const oddTypes = [
+export const wrongValues = (): Json[] => [1, -1, 0, 1.5, true, false, null, '', 'x', [], [1], obj({}), obj({ a: 1 })]
+export const jsonTypes = ['application/json', 'application/json; charset=utf-8']
+export const oddTypes = [
   'text/plain', 'text/json', 'application/JSON', 'application/json; charset=utf-16', 'application/json; charset=latin1',
   'application/vnd.api+json', 'application/x-www-form-urlencoded', 'multipart/form-data; boundary=x',
   'application/octet-stream', 'application/json, text/plain', '*/*', 'application/', ';', 'application/json;;;'
 ]
 
-function nest (depth: number, leaf: Json, asObject: boolean): Raw {
+export function nest (depth: number, leaf: Json, asObject: boolean): Raw {
   const [open, close] = asObject ? ['{"a":', '}'] : ['[', ']']
   return new Raw(`${open.repeat(depth)}${jsonText(leaf)}${close.repeat(depth)}`)
 }
 
-function text (rng: Random, length: number): string {
+export function text (rng: Random, length: number): string {
   return rng.pick(['a', 'é', '\u0000', '\uD83D\uDE00', '"', '\\', '<', '%']).repeat(length)
 }
 
@@ -87,7 +87,7 @@ function validReport (rng: Random): Entries {
 }
 
 /** Every object in the tree, so a key can be planted at any depth. */
-function objectsIn (value: Json, found: Entries[] = []): Entries[] {
+export function objectsIn (value: Json, found: Entries[] = []): Entries[] {
   if (value instanceof Entries) {
     found.push(value)
     for (const [, item] of value.entries) objectsIn(item, found)
@@ -97,7 +97,7 @@ function objectsIn (value: Json, found: Entries[] = []): Entries[] {
   return found
 }
 
-function setField (report: Entries, key: string, value: Json): void {
+export function setField (report: Entries, key: string, value: Json): void {
   const index = report.entries.findIndex(([k]) => k === key)
   if (index === -1) report.entries.push([key, value])
   else report.entries[index] = [key, value]
@@ -193,7 +193,7 @@ function createBody (rng: Random): { body?: Json | string | Buffer, label: strin
 }
 
 /** Ids that look like the real one, or climb out of the route; `valid` when the decoded id fits the grammar. */
-function idVariant (rng: Random, id: string): { raw: string, valid: boolean } {
+export function idVariant (rng: Random, id: string): { raw: string, valid: boolean } {
   const variants = [
     id, id.toUpperCase(), `${id}x`, id.slice(0, -1), `${id.slice(0, -1)}${id.endsWith('0') ? '1' : '0'}`, `${id}%20`, `%20${id}`,
     `${id}%00`, `${id}%2F..`, '..', '%2e%2e', '..%2F..%2Fdaemon', `${id}%2F..%2F..`, '%2F', `${id};x`, `${id}%3F`, `${id}%23`,
@@ -208,7 +208,7 @@ function idVariant (rng: Random, id: string): { raw: string, valid: boolean } {
   return { raw, valid: decoded !== undefined && idGrammar.test(decoded) && raw.length <= 100 }
 }
 
-function pastLimit (rng: Random): string {
+export function pastLimit (rng: Random): string {
   const filler = 'x'.repeat(bodyLimit + rng.int(1, 4096))
   return rng.chance(0.5) ? jsonText(obj({ status: 'failed', error: filler })) : jsonText(obj({ force: true, pad: filler }))
 }
