@@ -1,10 +1,10 @@
 import type { FastifyInstance, FastifyRequest, LogLevel } from 'fastify'
-import { isDaemonWork, type DaemonWork } from './kinds/declare'
+import { isDaemonWork, operationName, type DaemonWork } from './kinds/declare'
 import type { ModelListStore } from './kinds/model-list-store'
 import type { WorkStore } from './store/contract'
 import type { RedisClient } from './store/redis/client'
 import { resolveCatalogCache, type CatalogCacheOptions } from './catalog'
-import { checkDuration, checkFunction, given, WorkRules, type RulesOptions } from './rules'
+import { checkDuration, checkFunction, given, modelListKind, WorkRules, type RulesOptions } from './rules'
 import { InvalidOptionError, shown } from './errors'
 import { checkKeyPrefix } from './store/redis/keys'
 import { checkWaitForReplicas, type WaitForReplicas } from './store/redis/replicas'
@@ -103,12 +103,16 @@ function checkWork (work: unknown): readonly DaemonWork[] {
   if (!Array.isArray(work)) throw new InvalidOptionError(`work must be an array of daemonWork(...) kinds, got ${shown(work)}`)
   const names = new Set<string>()
   const paths = new Set<string>([modelListPath])
+  // OpenAPI operation ids are unique: `skill__import` would be `skill_import`'s.
+  const operations = new Set<string>([operationName(modelListKind)])
   for (const kind of work) {
     if (!isDaemonWork(kind)) throw new InvalidOptionError(`work must be an array of daemonWork(...) kinds, got ${shown(kind)} in it`)
     if (names.has(kind.name)) throw new InvalidOptionError(`work: two kinds are named ${kind.name}`)
     if (paths.has(kind.path)) throw new InvalidOptionError(`${kind.name}.path '${kind.path}' is taken`)
+    if (operations.has(operationName(kind.name))) throw new InvalidOptionError(`work: ${kind.name}'s operation ids (create${operationName(kind.name)}Request) are taken by another kind`)
     names.add(kind.name)
     paths.add(kind.path)
+    operations.add(operationName(kind.name))
   }
   return work
 }

@@ -1,8 +1,9 @@
 import Fastify, { type FastifyError } from 'fastify'
 import swagger from '@fastify/swagger'
+import SwaggerParser from '@apidevtools/swagger-parser'
 import t from 'tap'
 import { Type } from '@sinclair/typebox'
-import fastifyModelList, { ModelEntry, ModelListRequest } from '../lib/index'
+import fastifyModelList, { daemonWork, ModelEntry, ModelListRequest, type DaemonWork } from '../lib/index'
 import { work } from './helpers/kinds'
 
 // The OpenAPI document @fastify/swagger generates from our routes: worth
@@ -51,6 +52,7 @@ t.test('the OpenAPI document of the routes', async t => {
     }
   }
   t.match(document.paths['/api/runtimes/{runtimeId}/models'].post.description, /body is optional/)
+  await t.resolves(SwaggerParser.validate(structuredClone(document) as never), 'a valid OpenAPI 3.0.3 document')
 
   // A route's own body and 200 answer stay inline (swagger lifts nested $ids only).
   const shapes = ['ModelEntry', 'ModelListStatus', 'ModelServiceTier', 'ModelThinking', 'ThinkingLevel']
@@ -59,6 +61,73 @@ t.test('the OpenAPI document of the routes', async t => {
   t.equal(text.match(/"supported_levels"/g), null, 'ModelEntry is referenced, not written out per route')
   t.match(text, /"\$ref":"#\/components\/schemas\/ModelEntry"/)
   t.match(text, /"\$ref":"#\/components\/schemas\/ModelListStatus"/)
+})
+
+const skillImport = daemonWork({
+  name: 'skill_import',
+  path: 'skill-imports',
+  params: Type.Object({ skill: Type.String({ maxLength: 256 }) }),
+  result: Type.Object({ imported: Type.Boolean() }),
+  claimBatch: 10
+})
+const cliUpdate = daemonWork({ name: 'cli_update', result: Type.Object({ version: Type.String() }), exclusive: true })
+const localSkills = daemonWork({ name: 'local_skills', params: Type.Object({ folder: Type.Optional(Type.String()) }), result: Type.Object({ skills: Type.Array(Type.String()) }) })
+
+interface Document { openapi: string, paths: Record<string, Record<string, Operation>> }
+
+async function openapiDocument (version: string, work: readonly DaemonWork[]): Promise<Document> {
+  const app = Fastify()
+  try {
+    await app.register(swagger, {
+      openapi: { openapi: version, info: { title: 'host', version: '1.0.0' } },
+      refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => typeof json.$id === 'string' ? json.$id : `def-${i}` }
+    })
+    await app.register(fastifyModelList, { prefix: '/api', getRuntime: async () => ({ online: true }), authorizeDaemon: async () => true, work })
+    await app.ready()
+    // A copy: the parser dereferences what it is given.
+    return JSON.parse(JSON.stringify(app.swagger()))
+  } finally {
+    await app.close()
+  }
+}
+
+for (const version of ['3.0.3', '3.1.0']) {
+  t.test(`the OpenAPI ${version} document with kinds declared is valid (regression: \`if\` in every report body made 3.0.3 invalid)`, async t => {
+    const document = await openapiDocument(version, [skillImport, cliUpdate, localSkills])
+    t.equal(document.openapi, version)
+    await t.resolves(SwaggerParser.validate(structuredClone(document) as never), 'valid for @apidevtools/swagger-parser')
+    t.notMatch(JSON.stringify(document), /"if":/, 'no `if` anywhere')
+    const report = document.paths['/api/daemon/runtimes/{runtimeId}/cli-update/{requestId}/result'].post as Operation & { requestBody: { content: Record<string, { schema: { description?: string } }> } }
+    t.match(report.requestBody.content['application/json'].schema.description, /`result` is required when `status` is `completed`/, 'the rule is said in words')
+  })
+}
+
+t.test('the document without kinds is valid too', async t => {
+  await t.resolves(SwaggerParser.validate(await openapiDocument('3.0.3', []) as never))
+})
+
+t.test('a tag per kind, and operation ids in one style for every kind', async t => {
+  const document = await openapiDocument('3.0.3', [skillImport, cliUpdate, localSkills])
+  const operations = Object.values(document.paths).flatMap(methods => Object.values(methods))
+  const byTag: Record<string, string[]> = {}
+  for (const operation of operations) for (const tag of operation.tags ?? []) (byTag[tag] ??= []).push(operation.operationId as string)
+  t.same(byTag, {
+    'model-list': ['createModelListRequest', 'getModelListRequest', 'reportModelList'],
+    'skill-import': ['createSkillImportRequest', 'getSkillImportRequest', 'reportSkillImport'],
+    'cli-update': ['createCliUpdateRequest', 'getCliUpdateRequest', 'reportCliUpdate'],
+    'local-skills': ['createLocalSkillsRequest', 'getLocalSkillsRequest', 'reportLocalSkills']
+  })
+  for (const operation of operations) t.equal(operation.tags?.length, 1, `${operation.operationId as string}: one tag`)
+})
+
+t.test('two kinds whose operation ids would be the same are refused at start-up', async t => {
+  for (const [a, b] of [['skill_import', 'skill__import'], ['model__list', undefined]]) {
+    const work = [a, b].filter(name => name !== undefined).map((name, i) => daemonWork({ name: name as string, path: `p${i}`, result: Type.Object({}) }))
+    const app = Fastify()
+    t.teardown(() => app.close())
+    app.register(fastifyModelList, { getRuntime: async () => null, authorizeDaemon: async () => false, work })
+    await t.rejects(async () => { await app.ready() }, { code: 'FST_MODEL_LIST_INVALID_OPTION', message: /operation ids \(create(SkillImport|ModelList)Request\) are taken/ }, work.map(kind => kind.name).join(', '))
+  }
 })
 
 t.test("a host's own routes can use the exported shapes twice with Fastify's default Ajv", async t => {

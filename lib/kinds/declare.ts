@@ -68,6 +68,11 @@ export type PendingWork<Kinds extends readonly DaemonWork[] = []> = { pending_mo
   [Kind in Kinds[number] as `pending_${Kind['name']}`]?: Kind['claimBatch'] extends 1 ? PendingWorkItem<Kind> : Array<PendingWorkItem<Kind>>
 }
 
+/** A kind's name as its operation ids spell it: `local_skills` in `createLocalSkillsRequest`. */
+export function operationName (name: string): string {
+  return name.split('_').map(part => part.charAt(0).toUpperCase() + part.slice(1)).join('')
+}
+
 function isSchema (value: unknown): value is TSchema {
   return typeof value === 'object' && value !== null && !Array.isArray(value)
 }

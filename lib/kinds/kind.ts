@@ -37,7 +37,8 @@ export interface Kind<Wire = unknown> {
     /** Error answers beyond every route's (409 for declared kinds). */
     readonly createErrors: Record<number, TSchema>
   }
-  readonly docs: { create: RouteDoc, get: RouteDoc, report: RouteDoc }
+  /** Its OpenAPI tag, and what tools read off each route. */
+  readonly docs: { tag: string, create: RouteDoc, get: RouteDoc, report: RouteDoc }
   /** What a POST with this body asks of the store. */
   openRequest(body: unknown): OpenRequest
   /** A stored record on the wire. */

@@ -91,6 +91,7 @@ export function modelListKind (rules: WorkRules, { coalesce, useCache }: ModelLi
     claimBatch: 1,
     schemas: { create: CreateBody, withoutBody: 'null', createBodyLimit: undefined, request: ModelListRequest, report: ModelListReport, createErrors: {} },
     docs: {
+      tag: 'model-list',
       create: {
         operationId: 'createModelListRequest',
         summary: 'Ask a runtime for its models',

@@ -2,9 +2,10 @@ import { Type, type TSchema } from '@sinclair/typebox'
 import { limits, WorkRequest } from '../schemas'
 import { WorkRules } from '../rules'
 import type { WorkRecord } from '../store/contract'
-import type { DaemonWork } from './declare'
+import { operationName, type DaemonWork } from './declare'
 import { truncate, unexplainedFailure, type Kind } from './kind'
 import { compileStrict } from '../routes/validator'
+import { checkedAs } from '../routes/ajv-schema'
 import type { WithoutBody } from '../routes/create-body'
 
 // A declared kind (`daemonWork`) as the plugin runs it: the same routes,
@@ -61,16 +62,21 @@ const NoParams = Type.Union([Type.Null(), Type.Object({})])
 
 /**
  * A kind's report: one object (not a union of two, whose first branch would
- * strip the second's fields), `result` required when completed. The `if` names
- * every field: our Ajv drops fields a schema with `properties` does not name.
+ * strip the second's fields), `result` required when completed. OpenAPI 3.0
+ * has no `if`: the documented schema says it in words, Ajv checks the `if`,
+ * which names every field (our Ajv drops fields a schema with `properties` does not name).
  */
 function reportSchema (result: TSchema): TSchema {
-  const completed = { properties: { status: { const: 'completed' }, result: {}, error: {} } }
-  return Type.Object({
+  const fields = {
     status: Type.Union([Type.Literal('completed'), Type.Literal('failed')]),
     result: Type.Optional(result),
     error: Type.Optional(Type.String())
-  }, { if: completed, then: { required: ['result'] } })
+  }
+  const completed = { properties: { status: { const: 'completed' }, result: {}, error: {} } }
+  return checkedAs(
+    Type.Object(fields, { description: '`result` is required when `status` is `completed`; `error` says why a failed request failed.' }),
+    Type.Object(fields, { if: completed, then: { required: ['result'] } })
+  )
 }
 
 /** A kind without params takes no body; one whose params accept `{}` takes none as `{}`. */
@@ -102,9 +108,10 @@ export function declaredKind (declared: DaemonWork, base: WorkRules): Kind<WorkR
       createErrors: declared.exclusive ? { 409: busyAnswer } : {}
     },
     docs: {
-      create: { operationId: `create_${name}`, summary: `Ask the runtime's daemon for ${name} work`, description: 'Queues a request (or joins an equal pending one) for the daemon\'s next heartbeat.' },
-      get: { operationId: `get_${name}`, summary: `Read a ${name} request`, description: 'With wait_ms, held until the request is terminal, its deadline passes, or wait_ms pass.' },
-      report: { operationId: `report_${name}`, summary: `The daemon's report of a claimed ${name} request`, description: 'Completes or fails the request; a report for a request already terminal is ignored and still answers ok.' }
+      tag: name.replace(/_/g, '-'),
+      create: { operationId: `create${operationName(name)}Request`, summary: `Ask the runtime's daemon for ${name} work`, description: 'Queues a request (or joins an equal pending one) for the daemon\'s next heartbeat.' },
+      get: { operationId: `get${operationName(name)}Request`, summary: `Read a ${name} request`, description: 'With wait_ms, held until the request is terminal, its deadline passes, or wait_ms pass.' },
+      report: { operationId: `report${operationName(name)}`, summary: `The daemon's report of a claimed ${name} request`, description: 'Completes or fails the request; a report for a request already terminal is ignored and still answers ok.' }
     },
     openRequest: body => ({
       // Stored with sorted keys: equal params are equal strings, whatever order a client sent them in.

@@ -59,7 +59,7 @@ export async function kindRoutes (app: FastifyInstance, options: KindRouteOption
   app.post<{ Params: Static<typeof RuntimeParams>, Body: unknown }>(base, {
     ...(schemas.createBodyLimit !== undefined && { bodyLimit: schemas.createBodyLimit }),
     schema: {
-      ...documented(docs.create),
+      ...documented(docs.tag, docs.create),
       params: RuntimeParams,
       body: schemas.create,
       // Every status the route answers is documented: Fastify's body limit (413) and content-type parsers (415) too.
@@ -77,7 +77,7 @@ export async function kindRoutes (app: FastifyInstance, options: KindRouteOption
 
   app.get<{ Params: Params, Querystring: Static<typeof PollQuery> }>(`${base}/:requestId`, {
     schema: {
-      ...documented(docs.get),
+      ...documented(docs.tag, docs.get),
       params: RequestParams,
       querystring: PollQuery,
       response: { 200: schemas.request, 400: errorAnswers[400], 404: errorAnswers[404], 503: errorAnswers[503] }
@@ -87,7 +87,7 @@ export async function kindRoutes (app: FastifyInstance, options: KindRouteOption
   app.post<{ Params: Params, Body: unknown }>(`/daemon${base}/:requestId/result`, {
     bodyLimit: limits.reportBytes,
     schema: {
-      ...documented(docs.report),
+      ...documented(docs.tag, docs.report),
       params: RequestParams,
       body: schemas.report,
       response: { 200: ReportAck, 400: errorAnswers[400], 404: errorAnswers[404], 413: errorAnswers[413], 415: errorAnswers[415], 503: errorAnswers[503] }

@@ -1,9 +1,7 @@
 import { Type, type TSchema } from '@sinclair/typebox'
 
-// What documentation tools (@fastify/swagger) read off our routes: a tag,
-// a summary, an operation id, and every error answer with Fastify's error shape.
-
-const tags = ['model-list']
+// What documentation tools (@fastify/swagger) read off our routes: a tag per
+// kind, a summary, an operation id, and every error answer with Fastify's error shape.
 
 // Fastify's error shape. Optional fields and extra ones allowed: it also
 // serializes whatever the host's error handler answers with these codes.
@@ -28,6 +26,6 @@ interface Operation {
   description: string
 }
 
-export function documented (operation: Operation): Operation & { tags: string[] } {
-  return { tags, ...operation }
+export function documented (tag: string, operation: Operation): Operation & { tags: string[] } {
+  return { tags: [tag], ...operation }
 }
