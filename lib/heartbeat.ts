@@ -2,6 +2,8 @@ import type { FastifyBaseLogger, FastifyRequest } from 'fastify'
 import { bounded, StoreTimeoutError } from './bounded'
 import { checkId } from './ids'
 import { OutageLog } from './outage-log'
+import { SlowHeartbeatLog } from './slow-heartbeat-log'
+import { heartbeatChannel, type HeartbeatMessage } from './diagnostics'
 import type { Face } from './kinds/face'
 import type { DaemonWork, PendingWork } from './kinds/declare'
 import type { PendingModelList } from './schemas'
@@ -28,6 +30,10 @@ export interface HeartbeatOptions {
   storeTimeoutMs: number
   /** The clock of the outage log's intervals. */
   now: () => number
+  /** The clock a call's phases are timed with (ms; differences only). */
+  timer: () => number
+  /** A call slower than this logs one warning with its phases (rate-limited). */
+  slowHeartbeatMs: number
 }
 
 /**
@@ -40,8 +46,29 @@ export interface HeartbeatOptions {
  * where the store can; elsewhere it ends as `timeout`. Given the host's
  * request, it logs on that request's logger (its id on the line).
  */
-export function makeHeartbeat (kinds: readonly Face[], { log, only, probeTimeoutMs, storeTimeoutMs, now }: HeartbeatOptions): (runtimeId: string, request?: FastifyRequest) => Promise<unknown> {
+export function makeHeartbeat (kinds: readonly Face[], { log, only, probeTimeoutMs, storeTimeoutMs, now, timer, slowHeartbeatMs }: HeartbeatOptions): (runtimeId: string, request?: FastifyRequest) => Promise<unknown> {
   const outage = new OutageLog('fastify-model-list: heartbeat claim failed', now)
+  const slowLog = new SlowHeartbeatLog(slowHeartbeatMs, now)
+
+  /**
+   * One call's timings, on the heartbeat channel and, when slow, in the log;
+   * nothing is built unless one of them takes it.
+   */
+  function timed (logger: FastifyBaseLogger, runtimeId: string, started: number, probed: number, ended: number, claims?: Array<PromiseSettledResult<WorkRecord[]>>, error?: unknown): void {
+    const durationMs = ended - started
+    const slow = durationMs > slowHeartbeatMs
+    if (!slow && !heartbeatChannel.hasSubscribers) return
+    const claimed: Record<string, number> = {}
+    claims?.forEach((claim, i) => {
+      if (claim.status === 'fulfilled' && claim.value.length > 0) claimed[kinds[i].kind.name] = claim.value.length
+      else if (claim.status === 'rejected') error ??= claim.reason
+    })
+    const message: HeartbeatMessage = { runtimeId, durationMs, probeMs: probed - started, claimMs: ended - probed, claimed }
+    if (error !== undefined) message.error = error
+    if (heartbeatChannel.hasSubscribers) heartbeatChannel.publish(message)
+    if (slow) slowLog.slow(logger, message)
+  }
+
   // Every kind lives in one store: one probe for all of them.
   const { engine } = kinds[0]
   const names = kinds.map(face => face.kind.name)
@@ -49,16 +76,21 @@ export function makeHeartbeat (kinds: readonly Face[], { log, only, probeTimeout
 
   return async function heartbeat (runtimeId, request) {
     const logger = request?.log ?? log
+    const started = timer()
     let pending: boolean[] | undefined
     try {
       checkId('runtimeId', runtimeId)
       pending = probeNow?.(runtimeId, names) ?? await bounded('probe', probeTimeoutMs, async () => await mayHavePending(runtimeId, names))
     } catch (error) {
       outage.failed(logger, 'probe', error, { runtimeId })
+      const failedAt = timer()
+      timed(logger, runtimeId, started, failedAt, failedAt, undefined, error)
       return null
     }
+    const probed = timer()
     if (!pending.includes(true)) {
       if (outage.active) outage.recovered(logger)
+      timed(logger, runtimeId, started, probed, probed)
       return null
     }
     // A spurious "maybe" is harmless: the claim answers nothing when the queue emptied meanwhile.
@@ -77,6 +109,7 @@ export function makeHeartbeat (kinds: readonly Face[], { log, only, probeTimeout
       }
     })
     if (!failed && outage.active) outage.recovered(logger)
+    timed(logger, runtimeId, started, probed, timer(), settled)
     return only === undefined ? answer : (answer as Answer | null)?.[only] ?? null
   }
 }

@@ -22,6 +22,7 @@ export {
 export { daemonWork, type DaemonWork, type DaemonWorkOptions, type PendingWork, type PendingWorkItem, type WorkParams, type WorkResult } from './kinds/declare'
 export type { WorkKindStore } from './kinds/work-kind-store'
 export type { ClaimPendingModelList, ClaimPendingWork } from './heartbeat'
-export type { WorkStore, OpenRequest, OpenedWork, CachedResult, WorkRecord, WorkStatus, Outcome, CatalogAction, QueuedListener } from './store/contract'
+export type { WorkStore, OpenRequest, OpenedWork, CachedResult, WorkRecord, RecordChange, WorkStatus, Outcome, CatalogAction, QueuedListener } from './store/contract'
+export type { LifecycleEvent, LifecycleMessage, StoreCallContext, HeartbeatMessage } from './diagnostics'
 export type { WorkRules, RulesOptions } from './rules'
 export type { CatalogCacheOptions } from './catalog'

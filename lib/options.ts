@@ -8,6 +8,7 @@ import { checkDuration, checkFunction, given, modelListKind, WorkRules, type Rul
 import { InvalidOptionError, shown } from './errors'
 import { checkKeyPrefix } from './store/redis/keys'
 import { checkWaitForReplicas, type WaitForReplicas } from './store/redis/replicas'
+import { defaultSlowHeartbeatMs } from './slow-heartbeat-log'
 
 /** What the host's `getRuntime` tells about a runtime its caller may see. */
 export interface RuntimeInfo {
@@ -45,6 +46,8 @@ export interface FastifyModelListOptions extends RulesOptions {
   work?: readonly DaemonWork[]
   /** Redis store: after each state change, WAIT until this many replicas have it (at most timeoutMs); default off. */
   waitForReplicas?: WaitForReplicas
+  /** A heartbeat call slower than this (ms) logs one warning with its phase timings, rate-limited; default 500. */
+  slowHeartbeatMs?: number
   /** Fastify's own register option: where the routes mount. */
   prefix?: string
   /** Fastify's own register option: the log level of the routes' requests. */
@@ -75,6 +78,7 @@ export interface ResolvedOptions {
   catalogCache: CatalogCacheOptions | false | undefined
   work: readonly DaemonWork[]
   waitForReplicas: WaitForReplicas | undefined
+  slowHeartbeatMs: number
 }
 
 const defaultHeartbeatProbeTimeoutMs = 1_000
@@ -87,6 +91,7 @@ const knownOptions = new Set([
   'heartbeatProbeTimeoutMs', 'storeTimeoutMs', 'now', 'getRuntime', 'authorizeDaemon',
   'notifyPendingWork', 'coalesce', 'catalogCache', 'work',
   'waitForReplicas',
+  'slowHeartbeatMs',
   'prefix', 'logLevel', 'logSerializers'
 ])
 
@@ -196,6 +201,7 @@ export function resolveOptions (app: FastifyInstance, options: FastifyModelListO
   const authorizeDaemon = checkFunction('authorizeDaemon', options.authorizeDaemon)
   const heartbeatProbeTimeoutMs = checkDuration('heartbeatProbeTimeoutMs', given(options.heartbeatProbeTimeoutMs, defaultHeartbeatProbeTimeoutMs))
   const storeTimeoutMs = checkDuration('storeTimeoutMs', given(options.storeTimeoutMs, defaultStoreTimeoutMs))
+  const slowHeartbeatMs = checkDuration('slowHeartbeatMs', given(options.slowHeartbeatMs, defaultSlowHeartbeatMs))
   const coalesce = given(options.coalesce, true)
   if (typeof coalesce !== 'boolean') throw new InvalidOptionError(`coalesce must be a boolean, got ${shown(coalesce)}`)
   const notifyPendingWork = options.notifyPendingWork === undefined ? undefined : checkFunction('notifyPendingWork', options.notifyPendingWork)
@@ -223,7 +229,8 @@ export function resolveOptions (app: FastifyInstance, options: FastifyModelListO
     notifyPendingWork,
     catalogCache: options.catalogCache,
     work,
-    waitForReplicas
+    waitForReplicas,
+    slowHeartbeatMs
   }
 }
 

@@ -91,7 +91,9 @@ async function modelList (app: FastifyInstance, options: FastifyModelListOptions
   const declared = resolved.work.map(kind => ({ kind, face: new Face(declaredKind(kind, rules), engine) }))
   const faces = [modelListFace, ...declared.map(({ face }) => face)]
 
-  const heartbeatOptions = { log: app.log, probeTimeoutMs: resolved.heartbeatProbeTimeoutMs, storeTimeoutMs, now: resolved.now ?? Date.now }
+  // Phases are timed on the injected clock when there is one (tests drive it), else finely.
+  const timer = resolved.now ?? (() => performance.now())
+  const heartbeatOptions = { log: app.log, probeTimeoutMs: resolved.heartbeatProbeTimeoutMs, storeTimeoutMs, now: resolved.now ?? Date.now, timer, slowHeartbeatMs: resolved.slowHeartbeatMs }
   app.decorate('modelListStore', modelListStore)
   // The model list's heartbeat alone, answering its `{ id }`.
   app.decorate('claimPendingModelList', makeHeartbeat([modelListFace], { ...heartbeatOptions, only: modelListFace.kind.key }) as ClaimPendingModelList)

@@ -45,7 +45,8 @@ export class ModelListOnWorkStore implements ModelListStore {
     this.workStore = workStore
     this.closes = closes
     this.rules = rules instanceof WorkRules ? rules : new WorkRules(rules)
-    this.face = new Face(modelListKind(this.rules, { coalesce: false, useCache: false }), new Engine(workStore))
+    // Not observed: when the plugin runs this store, its own engine tells what happens.
+    this.face = new Face(modelListKind(this.rules, { coalesce: false, useCache: false }), new Engine(workStore, { observed: false }))
   }
 
   async create (runtimeId: string, options?: { coalesce?: boolean }): Promise<ModelListRequest> {

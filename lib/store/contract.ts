@@ -25,6 +25,23 @@ export interface WorkRecord {
   /** A completed request's result, as the kind's JSON. */
   result?: string
   error?: string
+  /**
+   * What this call changed, on an answered copy (never stored): the
+   * diagnostics' lifecycle events are read from it. Optional: without it a
+   * timeout is not told, and a report counts as landed when the record
+   * answered has its status.
+   */
+  change?: RecordChange
+}
+
+/** What a call did to the record it answers. */
+export interface RecordChange {
+  /** This call applied the record's due timeout: the phase it timed out in. */
+  timedOut?: 'pending' | 'running'
+  /** `settle`: the report landed (false: the record was already terminal, it changed nothing). */
+  settled?: boolean
+  /** `settle` that landed on a running record: when it was claimed. */
+  claimedAt?: number
 }
 
 export type Outcome =
@@ -54,11 +71,12 @@ export interface OpenRequest {
 
 /**
  * What `open` did: a record made or joined, the cache answered, or (exclusive)
- * the id of the request in flight; `queued` when work was queued.
+ * the id of the request in flight; `queued` when work was queued (a cache
+ * answer's background refresh: optionally, that request as `refresh`).
  */
 export type OpenedWork =
   | { record: WorkRecord, queued: boolean }
-  | { cached: CachedResult, queued: boolean }
+  | { cached: CachedResult, queued: boolean, refresh?: WorkRecord }
   | { busy: string }
 
 export type QueuedListener = (runtimeId: string, kind: string) => void

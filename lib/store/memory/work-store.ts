@@ -2,7 +2,7 @@ import { checkFunction, given, type WorkRules } from '../../rules'
 import type { CatalogCacheOptions, CatalogWindows } from '../../catalog'
 import { newId } from '../../ids'
 import { Signals } from '../signals'
-import type { CatalogAction, OpenedWork, OpenRequest, Outcome, QueuedListener, WorkRecord, WorkStore } from '../contract'
+import type { CatalogAction, OpenedWork, OpenRequest, Outcome, QueuedListener, RecordChange, WorkRecord, WorkStore } from '../contract'
 import { Catalogs } from './catalogs'
 import { Lanes, type Lane } from './lanes'
 import { Sweeper } from './sweeper'
@@ -68,8 +68,8 @@ export class MemoryWorkStore implements WorkStore {
     if (cached !== undefined) {
       // A catalog is kept only while it may be served (the sweep forgets it after).
       const refresh = now - cached.storedAt > (this.catalogs.windows as CatalogWindows).revalidateAfterMs && this.live(rules, lane, runtimeId, now) === undefined
-      if (refresh) this.enqueue(rules, lane, runtimeId, now, request.params)
-      return { cached, queued: refresh }
+      if (!refresh) return { cached, queued: false }
+      return { cached, queued: true, refresh: { ...this.enqueue(rules, lane, runtimeId, now, request.params) } }
     }
     if (request.exclusive) {
       const busy = this.live(rules, lane, runtimeId, now)
@@ -96,15 +96,19 @@ export class MemoryWorkStore implements WorkStore {
     const pending = this.claimable(rules, lane, runtimeId, now)
     if (pending !== undefined) return pending.id
     for (const id of this.lanes.running(lane)) {
-      if (this.read(rules, runtimeId, id, now)?.status === 'running') return id
+      // Read without applying a timeout, as Redis does: the read that applies it tells of it.
+      const record = this.byKind.get(rules.kind)?.records.get(id)
+      if (record?.status === 'running' && now <= record.deadline) return id
       this.lanes.unclaim(lane, id)
     }
     return undefined
   }
 
   async get (rules: WorkRules, runtimeId: string, id: string): Promise<WorkRecord | null> {
-    const record = this.read(rules, runtimeId, id, this.now())
-    return record === undefined ? null : { ...record }
+    const change: RecordChange = {}
+    const record = this.read(rules, runtimeId, id, this.now(), change)
+    if (record === undefined) return null
+    return change.timedOut === undefined ? { ...record } : { ...record, change }
   }
 
   async probe (runtimeId: string, kinds: readonly string[]): Promise<boolean[]> {
@@ -142,15 +146,19 @@ export class MemoryWorkStore implements WorkStore {
 
   async settle (rules: WorkRules, runtimeId: string, id: string, outcome: Outcome, cache: CatalogAction): Promise<WorkRecord | null> {
     const now = this.now()
-    const record = this.read(rules, runtimeId, id, now)
+    const change: RecordChange = { settled: false }
+    const record = this.read(rules, runtimeId, id, now, change)
     if (record === undefined) return null
+    const claimedAt = record.status === 'running' ? record.updatedAt : undefined
     if (rules.settle(record, outcome, now)) {
+      change.settled = true
+      if (claimedAt !== undefined) change.claimedAt = claimedAt
       this.touch(record)
       this.lanes.unclaim({ runtimeId, kind: rules.kind }, id)
       this.catalogs.apply(runtimeId, cache, record.result, now, this.creationOrder.get(record) as number)
       this.signals.emitSettled(runtimeId, id)
     }
-    return { ...record }
+    return { ...record, change }
   }
 
   async handBack (rules: WorkRules, runtimeId: string, id: string, claimedAt: number): Promise<WorkRecord | null> {
@@ -180,15 +188,19 @@ export class MemoryWorkStore implements WorkStore {
     this.sweeper.close()
   }
 
-  /** A record of the kind as of `now`: forgotten ones dropped, due timeouts applied. */
-  private read (rules: WorkRules, runtimeId: string, id: string, now: number): WorkRecord | undefined {
+  /** A record of the kind as of `now`: forgotten ones dropped, due timeouts applied (and told in `change`). */
+  private read (rules: WorkRules, runtimeId: string, id: string, now: number, change?: RecordChange): WorkRecord | undefined {
     const record = this.byKind.get(rules.kind)?.records.get(id)
     if (record === undefined || record.runtimeId !== runtimeId) return undefined
     if (this.forgotten(record, rules, now)) {
       this.forget(record, now)
       return undefined
     }
-    if (rules.expire(record, now)) this.touch(record)
+    const phase = record.status
+    if (rules.expire(record, now)) {
+      this.touch(record)
+      if (change !== undefined) change.timedOut = phase as 'pending' | 'running'
+    }
     return record
   }
 

@@ -1,4 +1,4 @@
-import type { WorkRecord, WorkStatus } from '../contract'
+import type { RecordChange, WorkRecord, WorkStatus } from '../contract'
 
 // A script's answer: field/value pairs, as HGETALL answers (see
 // lua/lifecycle.lua). Redis turns an empty table into an empty array;
@@ -43,4 +43,17 @@ export function readReply (kind: string, runtimeId: string, reply: unknown): Rep
   }
   const discarded = fields.get('discarded')
   return { fields, records, discarded: discarded === undefined ? [] : discarded.split('\n') }
+}
+
+/** What a script says it changed (see `told` in lua/lifecycle.lua, and settle's answer), or undefined when nothing. */
+export function changeOf (fields: Map<string, string>): RecordChange | undefined {
+  const timedOut = fields.get('timedOut') as RecordChange['timedOut']
+  const settled = fields.get('settled')
+  if (timedOut === undefined && settled === undefined) return undefined
+  const change: RecordChange = {}
+  if (timedOut !== undefined) change.timedOut = timedOut
+  if (settled !== undefined) change.settled = settled === '1'
+  const claimedAt = fields.get('claimedAt')
+  if (claimedAt !== undefined) change.claimedAt = Number(claimedAt)
+  return change
 }

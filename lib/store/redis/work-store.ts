@@ -8,7 +8,7 @@ import type { CatalogAction, OpenedWork, OpenRequest, Outcome, QueuedListener, W
 import type { RedisClient } from './client'
 import { ServerClock } from './clock'
 import { catalogKey, channels, checkKeyPrefix, defaultKeyPrefix, kindKeys, type KindKeys } from './keys'
-import { readReply, type Reply } from './reply'
+import { changeOf, readReply, type Reply } from './reply'
 import { ReplicaWait, checkWaitForReplicas, type WaitForReplicas } from './replicas'
 import { defineScripts, type Scripts } from './scripts'
 import { Subscriber } from './subscriber'
@@ -35,6 +35,14 @@ type Change = 'open' | 'claim' | 'settle' | 'handBack'
 
 function warnUnreadable (keys: string[]): void {
   process.emitWarning(`removed unreadable work records (a field missing or malformed: edited by hand, or written by another version): ${keys.join(', ')}`, 'FastifyModelListWarning')
+}
+
+// The record a script answered (or null), with what the script says it changed.
+function withChange (record: WorkRecord | undefined, fields: Map<string, string>): WorkRecord | null {
+  if (record === undefined) return null
+  const change = changeOf(fields)
+  if (change !== undefined) record.change = change
+  return record
 }
 
 /**
@@ -137,7 +145,10 @@ export class RedisWorkStore implements WorkStore {
     const queued = fields.get('queued') === '1'
     switch (fields.get('opened')) {
       case 'busy': return { busy: fields.get('busy') as string }
-      case 'cached': return { cached: { result: fields.get('result') as string, storedAt: Number(fields.get('at')) }, queued }
+      case 'cached': {
+        const cached = { result: fields.get('result') as string, storedAt: Number(fields.get('at')) }
+        return records.length === 0 ? { cached, queued } : { cached, queued, refresh: records[0] }
+      }
       default: return { record: records[0], queued }
     }
   }
@@ -146,7 +157,7 @@ export class RedisWorkStore implements WorkStore {
     const reply = await this.scripts.get(this.keys(runtimeId, rules.kind).records + id, ...this.common(rules), id)
     const { fields, records } = this.read(rules, runtimeId, reply)
     this.serverClock?.heard(fields.get('now'))
-    return records[0] ?? null
+    return withChange(records[0], fields)
   }
 
   async probe (runtimeId: string, kinds: readonly string[]): Promise<boolean[]> {
@@ -180,7 +191,8 @@ export class RedisWorkStore implements WorkStore {
       keys.records + id, keys.queue, catalogKey(this.keyPrefix, runtimeId), keys.running,
       ...this.common(rules), id, outcome.status, payload,
       windows === null ? 'keep' : cache, windows?.serveWindowMs ?? 0, this.settledChannel, runtimeId)
-    return this.read(rules, runtimeId, reply).records[0] ?? null
+    const { fields, records } = this.read(rules, runtimeId, reply)
+    return withChange(records[0], fields)
   }
 
   async handBack (rules: WorkRules, runtimeId: string, id: string, claimedAt: number): Promise<WorkRecord | null> {

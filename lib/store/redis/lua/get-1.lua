@@ -2,4 +2,5 @@
 local record = load(KEYS[1])
 if not record then return missing() end
 -- With the server's clock, that clock too: the host times held polls by it.
-return answer(append({ 'now', now }, ARGV[5], expire(KEYS[1], record)))
+expire(KEYS[1], record)
+return answer(append(told({ 'now', now }), ARGV[5], record))

@@ -73,9 +73,14 @@ local function live(record)
   return record.s == 'pending' or record.s == 'running'
 end
 
+-- The phase ('pending' or 'running') of a timeout this call applied, told
+-- with the record it answers (the caller's diagnostics publish it).
+local timedOut = nil
+
 -- A due timeout is stored, so every replica reads the same state.
 local function expire(key, record)
   if live(record) and tonumber(now) > tonumber(record.d) then
+    timedOut = record.s
     record.e = record.s == 'pending' and ARGV[3] or ARGV[4]
     record.s = 'timeout'
     record.u = now
@@ -135,6 +140,15 @@ local function answer(out)
     out[#out + 1] = table.concat(discarded, '\n')
   end
   return { unpack(out) }
+end
+
+-- `out` with what this call changed: the timeout it applied, if any.
+local function told(out)
+  if timedOut then
+    out[#out + 1] = 'timedOut'
+    out[#out + 1] = timedOut
+  end
+  return out
 end
 
 local function reply(id, record)

@@ -7,7 +7,8 @@
 -- ('' for none), ARGV[16] how long the sequence outlives the last request it
 -- numbered (ms).
 -- Answers field/value pairs: 'opened' ('record', 'cached' or 'busy'), 'queued'
--- ('0' or '1'), then the record ('id', ...), or 'result' and 'at' (cached), or
+-- ('0' or '1'), then the record ('id', ...), or 'result' and 'at' (cached; then
+-- the refresh it queued, if it did), or
 -- 'busy' the id in flight: serve, serve and queue a refresh, refuse, join, or
 -- queue, decided in one atomic step.
 
@@ -60,13 +61,11 @@ if ARGV[8] == '1' then
   if not catalog['err'] and type(result) == 'string' and type(at) == 'string' and tonumber(at) then
     local age = tonumber(now) - tonumber(at)
     if age < tonumber(ARGV[9]) then
-      local queued = '0'
       -- One refresh at a time: none while a request is pending or running.
       if age > tonumber(ARGV[10]) and not inFlight() then
-        enqueue()
-        queued = '1'
+        return answer(append({ 'opened', 'cached', 'queued', '1', 'result', result, 'at', at }, ARGV[5], enqueue()))
       end
-      return answer({ 'opened', 'cached', 'queued', queued, 'result', result, 'at', at })
+      return answer({ 'opened', 'cached', 'queued', '0', 'result', result, 'at', at })
     end
   end
 end

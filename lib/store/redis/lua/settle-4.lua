@@ -6,7 +6,10 @@
 -- Compare-and-set: only a live record takes the report; a late one changes nothing.
 local record = load(KEYS[1])
 if not record then return missing() end
-if not live(expire(KEYS[1], record)) then return reply(ARGV[5], record) end
+-- A late report (or one after the timeout this call applied) changes nothing.
+if not live(expire(KEYS[1], record)) then return answer(append(told({ 'settled', '0' }), ARGV[5], record)) end
+-- When it was claimed, for the caller's diagnostics (a pending one never was).
+local claimedAt = record.s == 'running' and record.u or nil
 -- A request reported before its claim is no longer claimable.
 if record.s == 'pending' then redis.call('ZREM', KEYS[2], record.m) end
 if record.s == 'running' then redis.call('ZREM', KEYS[4], ARGV[5]) end
@@ -40,4 +43,9 @@ if ARGV[8] ~= 'keep' then
 end
 -- Wakes the polls held on this request, on every replica.
 redis.call('PUBLISH', ARGV[10], ARGV[11] .. ' ' .. ARGV[5])
-return reply(ARGV[5], record)
+local out = { 'settled', '1' }
+if claimedAt then
+  out[3] = 'claimedAt'
+  out[4] = claimedAt
+end
+return answer(append(out, ARGV[5], record))
