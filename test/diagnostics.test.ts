@@ -82,12 +82,13 @@ const report = (rt: string, path: string, id: string, payload: object): { method
 for (const target of targets) {
   t.test(target.name, async t => {
     if (!await ready(t, target.setup)) return
+    // One app for the target's cycles (each on a runtime of its own): building one costs more than a cycle.
+    const clock = new Clock()
+    const app = await appOn(t, target, clock)
     t.teardown(target.teardown)
 
     t.test('the model list: queued, joined, claimed, completed, late_report, cached, and a refresh queued', async t => {
-      const clock = new Clock()
       const t0 = clock.t
-      const app = await appOn(t, target, clock)
       const events = listen<LifecycleMessage>(t, 'fastify-model-list.lifecycle')
       const heartbeats = listen<HeartbeatMessage>(t, 'fastify-model-list.heartbeat')
       const rt = runtime()
@@ -128,9 +129,7 @@ for (const target of targets) {
     })
 
     t.test('an exclusive kind: queued, busy (naming the request in flight), claimed, failed', async t => {
-      const clock = new Clock()
       const t0 = clock.t
-      const app = await appOn(t, target, clock)
       const events = listen<LifecycleMessage>(t, 'fastify-model-list.lifecycle')
       const rt = runtime()
       const id = (await app.inject({ method: 'POST', url: `/api/runtimes/${rt}/cli-update` })).json().id as string
@@ -150,9 +149,7 @@ for (const target of targets) {
     })
 
     t.test('a batch kind: each claim told, and the heartbeat counts them per kind', async t => {
-      const clock = new Clock()
       const t0 = clock.t
-      const app = await appOn(t, target, clock)
       const events = listen<LifecycleMessage>(t, 'fastify-model-list.lifecycle')
       const heartbeats = listen<HeartbeatMessage>(t, 'fastify-model-list.heartbeat')
       const rt = runtime()
@@ -175,9 +172,7 @@ for (const target of targets) {
     })
 
     t.test('timeouts are told where they are applied, with their phase', async t => {
-      const clock = new Clock()
       const t0 = clock.t
-      const app = await appOn(t, target, clock)
       const events = listen<LifecycleMessage>(t, 'fastify-model-list.lifecycle')
       const rt = runtime()
       const never = (await app.inject({ method: 'POST', url: `/api/runtimes/${rt}/models` })).json().id as string
@@ -231,8 +226,6 @@ for (const target of targets) {
     })
 
     t.test('every store call is traced, with its operation, kind and ids', async t => {
-      const clock = new Clock()
-      const app = await appOn(t, target, clock)
       const rt = runtime()
       const calls: Array<[string, StoreCallContext]> = []
       const on = (phase: string) => (context: StoreCallContext) => {
@@ -254,6 +247,7 @@ for (const target of targets) {
 
       const failure = new Error('store down')
       app.modelListStore.get = async () => { throw failure }
+      t.teardown(() => { delete (app.modelListStore as Partial<ModelListStore>).get })
       t.equal((await app.inject({ method: 'GET', url: `/api/runtimes/${rt}/models/${id}` })).statusCode, 503)
       t.same(calls.filter(([phase]) => phase === 'error').map(([, context]) => [context.operation, (context as { error?: unknown }).error]), [['get', failure]], 'a failing call is told on error')
     })
