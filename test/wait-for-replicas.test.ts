@@ -47,21 +47,21 @@ function capturingLog (): { log: FastifyBaseLogger, warnings: Line[] } {
 
 t.test('the option is checked, naming it and quoting what it got with its type', async t => {
   const cases: Array<[unknown, RegExp]> = [
-    [true, /^fastify-model-list: waitForReplicas must be an object \{ replicas, timeoutMs \}, got true \(boolean\)$/],
-    [null, /waitForReplicas must be an object .*got null \(null\)/],
-    [[1, 100], /waitForReplicas must be an object .*got \[1,100\] \(object\)/],
-    [1, /waitForReplicas must be an object .*got 1 \(number\)/],
+    [true, /^fastify-model-list: waitForReplicas must be an object \{ replicas, timeoutMs \}, got true \(a boolean\)$/],
+    [null, /waitForReplicas must be an object .*got null/],
+    [[1, 100], /waitForReplicas must be an object .*got an array/],
+    [1, /waitForReplicas must be an object .*got 1 \(a number\)/],
     [{ replicas: 1, timeoutMs: 100, retries: 2 }, /waitForReplicas takes replicas and timeoutMs, not retries/],
-    [{ timeoutMs: 100 }, /waitForReplicas\.replicas must be a positive integer, got undefined \(undefined\)/],
-    [{ replicas: '1', timeoutMs: 100 }, /waitForReplicas\.replicas must be a positive integer, got '1' \(string\)/],
-    [{ replicas: 0, timeoutMs: 100 }, /waitForReplicas\.replicas must be a positive integer, got 0 \(number\)/],
-    [{ replicas: 1.5, timeoutMs: 100 }, /waitForReplicas\.replicas .*got 1\.5 \(number\)/],
-    [{ replicas: 1 }, /waitForReplicas\.timeoutMs must be a positive integer of milliseconds up to 2147483647, got undefined \(undefined\)/],
-    [{ replicas: 1, timeoutMs: 0 }, /waitForReplicas\.timeoutMs .*got 0 \(number\)/],
-    [{ replicas: 1, timeoutMs: -5 }, /waitForReplicas\.timeoutMs .*got -5 \(number\)/],
-    [{ replicas: 1, timeoutMs: 2 ** 31 }, /waitForReplicas\.timeoutMs .*got 2147483648 \(number\)/],
-    [{ replicas: 1, timeoutMs: 10n }, /waitForReplicas\.timeoutMs .*got 10 \(bigint\)/],
-    [{ replicas: 1, timeoutMs: { ms: 5 } }, /waitForReplicas\.timeoutMs .*got \{"ms":5\} \(object\)/]
+    [{ timeoutMs: 100 }, /waitForReplicas\.replicas must be a positive integer, got undefined/],
+    [{ replicas: '1', timeoutMs: 100 }, /waitForReplicas\.replicas must be a positive integer, got '1' \(a string\)/],
+    [{ replicas: 0, timeoutMs: 100 }, /waitForReplicas\.replicas must be a positive integer, got 0 \(a number\)/],
+    [{ replicas: 1.5, timeoutMs: 100 }, /waitForReplicas\.replicas .*got 1\.5 \(a number\)/],
+    [{ replicas: 1 }, /waitForReplicas\.timeoutMs must be a positive integer of milliseconds up to 2147483647, got undefined/],
+    [{ replicas: 1, timeoutMs: 0 }, /waitForReplicas\.timeoutMs .*got 0 \(a number\)/],
+    [{ replicas: 1, timeoutMs: -5 }, /waitForReplicas\.timeoutMs .*got -5 \(a number\)/],
+    [{ replicas: 1, timeoutMs: 2 ** 31 }, /waitForReplicas\.timeoutMs .*got 2147483648 \(a number\)/],
+    [{ replicas: 1, timeoutMs: 10n }, /waitForReplicas\.timeoutMs .*got 10n \(a bigint\)/],
+    [{ replicas: 1, timeoutMs: { ms: 5 } }, /waitForReplicas\.timeoutMs .*got an object/]
   ]
   for (const [value, message] of cases) {
     t.test(`register: ${String(JSON.stringify(value, (_key, v) => typeof v === 'bigint' ? `${v}n` : v))}`, async t => {
@@ -71,8 +71,8 @@ t.test('the option is checked, naming it and quoting what it got with its type',
     })
   }
   t.test('the store constructors check it the same way', async t => {
-    t.throws(() => new RedisModelListStore({ redis: mockClient(), waitForReplicas: { replicas: '2', timeoutMs: 100 } as never }), /waitForReplicas\.replicas .*got '2' \(string\)/)
-    t.throws(() => new RedisWorkStore({ redis: mockClient(), waitForReplicas: { replicas: 1, timeoutMs: null } as never }), /waitForReplicas\.timeoutMs .*got null \(null\)/)
+    t.throws(() => new RedisModelListStore({ redis: mockClient(), waitForReplicas: { replicas: '2', timeoutMs: 100 } as never }), /waitForReplicas\.replicas .*got '2' \(a string\)/)
+    t.throws(() => new RedisWorkStore({ redis: mockClient(), waitForReplicas: { replicas: 1, timeoutMs: null } as never }), /waitForReplicas\.timeoutMs .*got null/)
   })
   t.test('off when not given; the bounds are accepted', async t => {
     t.equal(checkWaitForReplicas(undefined), undefined)

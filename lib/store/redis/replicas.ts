@@ -1,5 +1,5 @@
 import type { FastifyBaseLogger } from 'fastify'
-import { InvalidOptionError } from '../../errors'
+import { InvalidOptionError, shown } from '../../errors'
 import type { RedisClient } from './client'
 
 /** After each state change, wait (Redis WAIT) until this many replicas have it, at most `timeoutMs`. */
@@ -12,12 +12,6 @@ export interface WaitForReplicas {
 const maxTimeoutMs = 2 ** 31 - 1
 // One line per interval while changes go unacknowledged (a replica down, a lagging link).
 export const defaultUnacknowledgedLogIntervalMs = 10_000
-
-function shown (value: unknown): string {
-  const type = value === null ? 'null' : typeof value
-  const text = typeof value === 'string' ? `'${value}'` : typeof value === 'object' && value !== null ? JSON.stringify(value) : String(value)
-  return `${text} (${type})`
-}
 
 function checkCount (name: string, value: unknown, max: number): number {
   if (!Number.isInteger(value) || (value as number) < 1 || (value as number) > max) {
