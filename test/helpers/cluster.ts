@@ -35,13 +35,29 @@ export interface RedisClusterHandle {
   stop: () => Promise<void>
 }
 
+export interface ClusterShape {
+  /** Replicas per master: the first ports.length / (1 + replicas) ports become the masters. */
+  replicas?: number
+  /** `cluster-node-timeout`: how long a node is unreachable before its replica takes over. */
+  nodeTimeoutMs?: number
+}
+
+/** The redis-server arguments of a cluster node on `port` in `dir`. */
+export function clusterNodeArgs (dir: string, port: number, nodeTimeoutMs: number): string[] {
+  return [
+    '--cluster-enabled', 'yes',
+    '--cluster-config-file', `${dir}/nodes-${port}.conf`,
+    '--cluster-node-timeout', String(nodeTimeoutMs)
+  ]
+}
+
 /**
- * A three-master Redis Cluster on loopback, in a temp dir of its own: each
- * node a redis-server child process, joined by `redis-cli --cluster create`,
- * resolved once every node says cluster_state:ok. Busy ports fail at once
- * with a message naming them.
+ * A three-master Redis Cluster on loopback (with `replicas` per master when
+ * asked), in a temp dir of its own: each node a redis-server child process,
+ * joined by `redis-cli --cluster create`, resolved once every node says
+ * cluster_state:ok. Busy ports fail at once with a message naming them.
  */
-export async function startCluster (ports: number[] = clusterPorts): Promise<RedisClusterHandle> {
+export async function startCluster (ports: number[] = clusterPorts, { replicas = 0, nodeTimeoutMs = 5000 }: ClusterShape = {}): Promise<RedisClusterHandle> {
   const busy: number[] = []
   for (const port of ports) if (!(await portIsFree(port))) busy.push(port)
   if (busy.length > 0) {
@@ -59,15 +75,11 @@ export async function startCluster (ports: number[] = clusterPorts): Promise<Red
 
   try {
     for (const port of ports) {
-      servers.push(await startRedisServer(port, dir, [
-        '--cluster-enabled', 'yes',
-        '--cluster-config-file', `${dir}/nodes-${port}.conf`,
-        '--cluster-node-timeout', '5000'
-      ]))
+      servers.push(await startRedisServer(port, dir, clusterNodeArgs(dir, port, nodeTimeoutMs)))
     }
     await run('redis-cli', [
       '--cluster', 'create', ...ports.map(port => `${host}:${port}`),
-      '--cluster-replicas', '0', '--cluster-yes'
+      '--cluster-replicas', String(replicas), '--cluster-yes'
     ], { timeout: 30_000 })
 
     const probes = ports.map(port => {
