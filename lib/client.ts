@@ -94,6 +94,10 @@ const earlyPollBackoffMs = [250, 500, 1_000, 2_000]
 // A poll answered within this much of what it asked counts as held; one that
 // asked for less than twice this is never counted as held (no burst of tiny polls).
 const heldSlackMs = 100
+// A poll answered 503 (the server's store was briefly unavailable, or the
+// replica busy): the request may well have completed meanwhile, so the poll is
+// sent again after these waits before the picker is told of a failure.
+const pollRetryDelaysMs = [250, 500, 1_000, 2_000, 4_000]
 /** After a 5xx or a network error the report is sent again after these waits. */
 const reportRetryDelaysMs = [500, 2_000, 4_000]
 
@@ -181,9 +185,15 @@ async function poll (sender: Sender, base: string, force: boolean, timeoutMs: nu
   let request = await answer(await guarded(stop, send(sender, 'POST', base, force ? { force: true } : undefined)))
   let early = 0
   while (!isTerminal(request.status)) {
-    const waitMs = Math.max(0, Math.min(longPollMs, timeoutMs - (Date.now() - started)))
-    const asked = Date.now()
-    request = await answer(await guarded(stop, send(sender, 'GET', `${base}/${encodeURIComponent(request.id)}?wait_ms=${waitMs}`)))
+    const url = `${base}/${encodeURIComponent(request.id)}`
+    let waitMs = 0
+    let asked = 0
+    request = await answer(await retryingUnavailable(stop, async () => {
+      // Each attempt asks for no more than the time left.
+      waitMs = Math.max(0, Math.min(longPollMs, timeoutMs - (Date.now() - started)))
+      asked = Date.now()
+      return await guarded(stop, send(sender, 'GET', `${url}?wait_ms=${waitMs}`))
+    }))
     if (isTerminal(request.status)) break
     if (waitMs >= 2 * heldSlackMs && Date.now() - asked + heldSlackMs >= waitMs) {
       early = 0
@@ -193,6 +203,19 @@ async function poll (sender: Sender, base: string, force: boolean, timeoutMs: nu
     }
   }
   return settled(request)
+}
+
+// A poll's answer, sent again after each of pollRetryDelaysMs while it is a 503;
+// the last answer whatever it is.
+async function retryingUnavailable (stop: AbortSignal, attempt: () => Promise<Response>): Promise<Response> {
+  for (const delay of pollRetryDelaysMs) {
+    const response = await attempt()
+    if (response.status !== 503) return response
+    // Dropped, not awaited: the wait starts now.
+    response.body?.cancel().catch(() => {})
+    await sleep(delay, stop)
+  }
+  return await attempt()
 }
 
 // A fetch that fails without an answer is a network error, unless we stopped it.
