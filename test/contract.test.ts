@@ -1,5 +1,5 @@
 import t, { type Test } from 'tap'
-import RedisMock from 'ioredis-mock'
+import { mockRedis } from './helpers/redis-mock'
 import type Redis from 'ioredis'
 import { modelListStoreContract, workStoreContract, type ModelListStoreTarget, type WorkStoreTarget } from '../lib/testing/index'
 import { MemoryWorkStore } from '../lib/store/memory/work-store'
@@ -49,7 +49,7 @@ workStoreContract(t, memory)
 modelListStoreContract(t, memoryList)
 
 t.test('ioredis-mock', async t => {
-  const redis = new RedisMock() as unknown as Redis
+  const redis = mockRedis()
   t.teardown(() => redis.disconnect())
   redisContracts(t, 'ioredis-mock', redis, uniquePrefix('contract-mock'))
 })

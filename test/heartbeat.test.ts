@@ -2,7 +2,7 @@
 // then claims, each bounded, and never throws.
 import t, { type Test } from 'tap'
 import Fastify from 'fastify'
-import RedisMock from 'ioredis-mock'
+import { mockRedis } from './helpers/redis-mock'
 import type Redis from 'ioredis'
 import fastifyModelList, { MemoryModelListStore, RedisModelListStore, type FastifyModelListOptions, type ModelListStore } from '../lib/index'
 import { Clock } from './helpers/clock'
@@ -275,7 +275,7 @@ t.test('regression: a claim that landed after its heartbeat gave up was lost to 
 })
 
 t.test('on the Redis store (ioredis-mock): the same claim', async t => {
-  const client = new RedisMock({ port: 50_000 + (process.pid % 10_000) }) as unknown as Redis
+  const client = mockRedis({ port: 50_000 + (process.pid % 10_000) })
   t.teardown(() => client.disconnect())
   const clock = new Clock()
   const host = await buildHost({ redis: client, keyPrefix: 'hb', now: clock.now })
@@ -294,7 +294,7 @@ t.test('on the Redis store (ioredis-mock): the same claim', async t => {
 })
 
 t.test('on the Redis store, a heartbeat with nothing to claim sends one ZCARD and runs no script (bench: the probe script cost Redis twice a GET)', async t => {
-  const client = new RedisMock({ port: 40_000 + (process.pid % 10_000) }) as unknown as Redis
+  const client = mockRedis({ port: 40_000 + (process.pid % 10_000) })
   t.teardown(() => client.disconnect())
   const clock = new Clock()
   const host = await buildHost({ redis: client, keyPrefix: 'hb-probe', now: clock.now })

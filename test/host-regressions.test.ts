@@ -2,7 +2,7 @@
 // and 8) found, pinned by a test named after it.
 import t, { type Test } from 'tap'
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
-import RedisMock from 'ioredis-mock'
+import { mockRedis } from './helpers/redis-mock'
 import type Redis from 'ioredis'
 import { serializerCompiler as zodSerializerCompiler, validatorCompiler as zodValidatorCompiler } from 'fastify-type-provider-zod'
 import fastifyModelList, { MemoryModelListStore, type FastifyModelListOptions } from '../lib/index'
@@ -264,7 +264,7 @@ t.test('regression: getRuntime answering undefined (what db.find gives) is a 404
  * cut off from Redis does (scripts included).
  */
 function faultyClient (): { client: Redis, setDown: (down: boolean) => void } {
-  const mock = new RedisMock({ port: 40_000 + (process.pid % 10_000) })
+  const mock = mockRedis({ port: 40_000 + (process.pid % 10_000) })
   let down = false
   const client = new Proxy(mock, {
     get (target, property) {

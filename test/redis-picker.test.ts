@@ -3,7 +3,7 @@
 import t, { type Test } from 'tap'
 import type { FastifyInstance } from 'fastify'
 import Redis from 'ioredis'
-import RedisMock from 'ioredis-mock'
+import { mockRedis } from './helpers/redis-mock'
 import fastifyModelList, { type FastifyModelListOptions, type ModelListRequest } from '../lib/index'
 import type { ModelListOnWorkStore, ModelListStore } from '../lib/kinds/model-list-store'
 import { RedisModelListStore } from '../lib/store/redis'
@@ -17,7 +17,7 @@ import { logCapture } from './helpers/host'
 // The clock of a store on ioredis-mock must be given: the mock's TIME is noise below the second.
 const targets = [
   { name: 'redis', client: () => new Redis({ host: '127.0.0.1', port: 6379 }), setup: needsRedis, now: {} },
-  { name: 'ioredis-mock', client: () => new RedisMock() as unknown as Redis, setup: async () => ({ skip: false as const }), now: { now: Date.now } }
+  { name: 'ioredis-mock', client: () => mockRedis(), setup: async () => ({ skip: false as const }), now: { now: Date.now } }
 ]
 
 /** The settled watchers of a built-in Redis store's work store: a poll held there watches. */
@@ -184,7 +184,7 @@ for (const target of targets) {
 }
 
 t.test('a SUBSCRIBE that fails: the watch rejects (the poll answers at once), the next one subscribes', async t => {
-  const client = new RedisMock() as unknown as Redis
+  const client = mockRedis()
   const duplicate = client.duplicate.bind(client)
   let failures = 1
   ;(client as unknown as { duplicate: () => Redis }).duplicate = () => {
@@ -218,7 +218,7 @@ t.test('a SUBSCRIBE that fails: the watch rejects (the poll answers at once), th
 })
 
 t.test('a subscriber that cannot subscribe at start-up does not hold the start: logged, and it keeps trying', async t => {
-  const client = new RedisMock() as unknown as Redis
+  const client = mockRedis()
   const duplicate = client.duplicate.bind(client)
   ;(client as unknown as { duplicate: () => Redis }).duplicate = () => {
     const made = duplicate()

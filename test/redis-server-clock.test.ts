@@ -1,6 +1,6 @@
 import { mock } from 'node:test'
 import t, { type Test } from 'tap'
-import RedisMock from 'ioredis-mock'
+import { mockRedis } from './helpers/redis-mock'
 import type Redis from 'ioredis'
 import { RedisModelListStore } from '../lib/store/redis'
 import type { ModelListRequest } from '../lib/schemas'
@@ -29,7 +29,7 @@ interface Client {
 }
 
 const clients: Client[] = [
-  { name: 'ioredis-mock', make: () => new RedisMock() as unknown as Redis, setup: async () => ({ skip: false }), skew: 0, time: async () => Date.now(), now: () => Date.now() },
+  { name: 'ioredis-mock', make: () => mockRedis(), setup: async () => ({ skip: false }), skew: 0, time: async () => Date.now(), now: () => Date.now() },
   { name: 'redis', make: connect, setup: needsRedis, skew: 1, time: redisTime, now: undefined }
 ]
 

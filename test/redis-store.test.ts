@@ -3,7 +3,7 @@ import { join } from 'node:path'
 import t from 'tap'
 import { Writable } from 'node:stream'
 import Redis, { type RedisOptions } from 'ioredis'
-import RedisMock from 'ioredis-mock'
+import { mockRedis } from './helpers/redis-mock'
 import type { FastifyInstance, InjectOptions } from 'fastify'
 import fastifyModelList from '../lib/index'
 import { RedisModelListStore } from '../lib/store/redis'
@@ -29,7 +29,7 @@ interface Target {
 
 const targets: Target[] = [
   { name: 'redis', client: (options = {}) => new Redis({ host: '127.0.0.1', port: 6379, ...options }), setup: needsRedis, mock: false },
-  { name: 'ioredis-mock', client: (options = {}) => new RedisMock(options) as unknown as Redis, setup: async () => ({ skip: false }), mock: true, now: Date.now }
+  { name: 'ioredis-mock', client: (options = {}) => mockRedis(options), setup: async () => ({ skip: false }), mock: true, now: Date.now }
 ]
 
 const retentionMs = 100_000

@@ -4,7 +4,7 @@
 import t, { type Test } from 'tap'
 import Fastify, { type FastifyInstance } from 'fastify'
 import fastifyRedis from '@fastify/redis'
-import RedisMock from 'ioredis-mock'
+import { mockRedis } from './helpers/redis-mock'
 import Redis, { Cluster } from 'ioredis'
 import { once } from 'node:events'
 import fastifyModelList, {
@@ -27,7 +27,7 @@ const hooks = (): Pick<FastifyModelListOptions, 'getRuntime' | 'authorizeDaemon'
 // client was the one used.
 let nextPort = 40_000 + (process.pid % 10_000)
 function mockClient (): Redis & { closeCalls: string[] } {
-  const client = new RedisMock({ port: nextPort++ }) as unknown as Redis & { closeCalls: string[] }
+  const client = mockRedis({ port: nextPort++ }) as Redis & { closeCalls: string[] }
   // @fastify/redis waits for 'ready' unless the client says it is.
   ;(client as { status: string }).status = 'ready'
   // ioredis-mock keeps answering after quit/disconnect, so watch those calls too.

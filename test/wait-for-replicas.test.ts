@@ -1,6 +1,6 @@
 import t from 'tap'
 import Fastify from 'fastify'
-import RedisMock from 'ioredis-mock'
+import { mockRedis } from './helpers/redis-mock'
 import type Redis from 'ioredis'
 import type { FastifyBaseLogger } from 'fastify'
 import fastifyModelList, { MemoryModelListStore, RedisModelListStore, type FastifyModelListOptions } from '../lib/index'
@@ -23,7 +23,7 @@ const hooks = (): Pick<FastifyModelListOptions, 'getRuntime' | 'authorizeDaemon'
 }
 
 let nextPort = 41_000 + (process.pid % 10_000)
-const mockClient = (): Redis => new RedisMock({ port: nextPort++ }) as unknown as Redis
+const mockClient = (): Redis => mockRedis({ port: nextPort++ })
 
 async function registerError (options: Record<string, unknown>): Promise<Error | undefined> {
   const app = Fastify()

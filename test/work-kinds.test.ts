@@ -1,6 +1,6 @@
 import t from 'tap'
 import type Redis from 'ioredis'
-import RedisMock from 'ioredis-mock'
+import { mockRedis } from './helpers/redis-mock'
 import { MemoryModelListStore, MemoryWorkStore } from '../lib/store/memory'
 import { RedisWorkStore } from '../lib/store/redis'
 import Fastify from 'fastify'
@@ -34,7 +34,7 @@ kindsSuite(t, {
 kindsSuite(t, {
   name: 'ioredis-mock',
   setup: async () => ({ skip: false }),
-  options: (_replica, clock) => ({ redis: new RedisMock() as unknown as Redis, keyPrefix: 'fml-kinds-mock', now: clock.now }),
+  options: (_replica, clock) => ({ redis: mockRedis(), keyPrefix: 'fml-kinds-mock', now: clock.now }),
   count: (_replica, app) => countBackendCalls(workBackend(app)),
   teardown: async () => {}
 })

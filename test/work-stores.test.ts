@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto'
 import { mock } from 'node:test'
 import t, { type Test } from 'tap'
 import Redis, { type Cluster } from 'ioredis'
-import RedisMock from 'ioredis-mock'
+import { mockRedis } from './helpers/redis-mock'
 import type { FastifyBaseLogger } from 'fastify'
 import { WorkRules, modelListKind } from '../lib/rules'
 import type { WorkStore } from '../lib/store/contract'
@@ -19,7 +19,7 @@ import { connect, deleteKeys, needsRedis, ready, uniquePrefix } from './helpers/
 // the clock source, the subscriber's log, the memory store's sweep by each
 // kind's retention.
 
-const mockClient = (): Redis => new RedisMock() as unknown as Redis
+const mockClient = (): Redis => mockRedis()
 
 t.test('Redis Cluster (3 masters)', async t => {
   if (!(await ready(t, needsCluster))) return

@@ -1,4 +1,4 @@
-import RedisMock from 'ioredis-mock'
+import { mockRedis } from './redis-mock'
 import type Redis from 'ioredis'
 import type { RulesOptions } from '../../lib/rules'
 import type { CatalogCacheOptions } from '../../lib/catalog'
@@ -84,7 +84,7 @@ export function redisBackend (name: string, client: () => Redis, setup: () => Pr
 }
 
 export function mockBackend (): Backend {
-  return redisBackend('ioredis-mock', () => new RedisMock() as unknown as Redis, async () => ({ skip: false }))
+  return redisBackend('ioredis-mock', () => mockRedis(), async () => ({ skip: false }))
 }
 
 export function realRedisBackend (): Backend {
