@@ -1,39 +1,16 @@
 import t, { type Test } from 'tap'
-import { modelListStoreContract, workStoreContract, type ContractTest } from '../lib/testing/index'
+import { modelListStoreContract, workStoreContract } from '../lib/testing/index'
 import type { CatalogWindows } from '../lib/catalog'
 import { MemoryWorkStore } from '../lib/store/memory/work-store'
 import type { OpenedWork, OpenRequest, Outcome, WorkRecord, WorkStore } from '../lib/store/contract'
 import { ModelListOnWorkStore } from '../lib/kinds/model-list-store'
 import { isLive, WorkRules } from '../lib/rules'
+import { failuresOf } from './helpers/recorder'
 
 // The contract suites have teeth: each mutant is the memory store with one
 // bug, and the suites, run against it with a test object that only records
 // failures, must fail, naming the rule the bug breaks. The unmutated store is
 // the control: it must pass the same way.
-
-/** A tap-like test object that collects failures instead of reporting them. */
-class Recorder implements ContractTest {
-  constructor (private readonly path: string, readonly failures: string[], private readonly running: Array<Promise<void>>) {}
-
-  async test (name: string, fn: (t: Recorder) => Promise<void>): Promise<void> {
-    const child = new Recorder(this.path === '' ? name : `${this.path} > ${name}`, this.failures, this.running)
-    const done = fn(child).catch((error: unknown) => { this.failures.push(`${child.path}: threw ${String(error)}`) })
-    this.running.push(done)
-    await done
-  }
-
-  ok (value: unknown, message = '(no message)'): void {
-    if (value !== true) this.failures.push(`${this.path}: ${message}`)
-  }
-}
-
-async function failuresOf (run: (t: ContractTest) => void): Promise<string[]> {
-  const failures: string[] = []
-  const running: Array<Promise<void>> = []
-  run(new Recorder('', failures, running))
-  while (running.length > 0) await running.shift()
-  return failures
-}
 
 /** Rules of the same kind and timeouts with a method or a number changed. */
 function rulesLike (rules: WorkRules, change: { retentionMs?: number, settle?: WorkRules['settle'], handBack?: (record: WorkRecord, now: number) => void }): WorkRules {
