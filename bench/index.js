@@ -11,7 +11,7 @@ const { randomUUID } = require('node:crypto')
 const { writeFileSync } = require('node:fs')
 const os = require('node:os')
 const { join } = require('node:path')
-const { missingBinaries, startRedis, startCluster } = require('./lib/redis-servers')
+const { missingBinaries, startRedis, startCluster, startReplicaPair } = require('./lib/redis-servers')
 const { heartbeat } = require('./sections/heartbeat')
 const { storeOps } = require('./sections/store-ops')
 const { routes } = require('./sections/routes')
@@ -19,6 +19,7 @@ const { fullCycle } = require('./sections/full-cycle')
 const { memoryStore } = require('./sections/memory-store')
 const { picker } = require('./sections/picker')
 const { cluster } = require('./sections/cluster')
+const { replicas } = require('./sections/replicas')
 const { capacity } = require('./lib/capacity')
 const { rows, mainTable, capacityTable } = require('./lib/report')
 
@@ -52,7 +53,8 @@ async function main () {
     fullCycle: () => noRedis ? undefined : withRedis(server => fullCycle({ server, runId, rounds: rounds + 2, roundMs: cycleRoundMs })),
     memoryStore: () => memoryStore({ rounds }),
     picker: () => noRedis ? undefined : withRedis(server => picker({ server, runId })),
-    cluster: () => noRedis ? undefined : cluster({ startCluster, runId })
+    cluster: () => noRedis ? undefined : cluster({ startCluster, runId }),
+    replicas: () => noRedis ? undefined : replicas({ startReplicaPair, runId })
   }
   for (const [name, run] of Object.entries(sections)) {
     if (only !== null && !only.has(name)) continue

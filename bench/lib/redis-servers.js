@@ -151,4 +151,32 @@ async function startCluster (count = 3) {
   return { ports, servers, connect, stop }
 }
 
-module.exports = { host, missingBinaries, freePort, startRedis, startCluster }
+/** A master and one replica of it, each on a free port, in a temp dir of their own; resolved once the replica is in sync. */
+async function startReplicaPair (name) {
+  const dir = makeDir(name)
+  const master = await startServer(await freePort(), dir)
+  let replica
+  const stop = async () => {
+    await Promise.all([master.stop(), replica?.stop()])
+    removeDir(dir)
+  }
+  try {
+    replica = await startServer(await freePort(), dir, ['--replicaof', host, String(master.port), '--dbfilename', 'replica.rdb'])
+    const client = master.connect()
+    try {
+      const deadline = Date.now() + readyWithinMs
+      while (!/slave0:.*state=online/.test(await client.info('replication'))) {
+        if (Date.now() > deadline) throw new Error('the replica did not come online')
+        await new Promise(resolve => setTimeout(resolve, 50))
+      }
+    } finally {
+      client.disconnect()
+    }
+  } catch (error) {
+    await stop()
+    throw error
+  }
+  return { master, replica, stop }
+}
+
+module.exports = { host, missingBinaries, freePort, startRedis, startCluster, startReplicaPair }

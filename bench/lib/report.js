@@ -26,7 +26,7 @@ function skipped (item, name, reason) {
 
 function rows (results) {
   const out = []
-  const { heartbeat, storeOps, routes, fullCycle, memoryStore, picker, cluster, capacity, skippedRedis } = results
+  const { heartbeat, storeOps, routes, fullCycle, memoryStore, picker, cluster, capacity, skippedRedis, replicas } = results
   if (heartbeat) {
     out.push(figure(1, 'heartbeat, memory store / same route without the claim', heartbeat.ratio.memory, f2, ['>=', 0.95]))
     if (heartbeat.ratio.redis !== undefined) out.push(figure(1, 'heartbeat, Redis store / same route with one plain round trip', heartbeat.ratio.redis, f2, ['>=', 0.90]))
@@ -104,6 +104,14 @@ function rows (results) {
     for (const r of routes.rows) out.push(figure(7, `${r.name}: Redis commands / server µs`, r.roundTrips, v => `${f2(v)} / ${f1(r.serverCpuUsec)}`))
   }
   if (cluster) out.push(figure(7, `3-master Cluster, ${cluster.runtimes} runtimes: busiest / idlest master`, cluster.maxOverMin, f2, ['<=', 1.2]))
+  if (replicas) {
+    // waitForReplicas: the same operation off / on, on a master with one replica.
+    const both = (row, pick) => `${pick(row.off)} / ${pick(row.on)}`
+    for (const row of replicas.rows) {
+      out.push(figure(15, `waitForReplicas off / on (replica down): ${row.operation} round trips (commands), median ms`, row.on.roundTrips,
+        () => `${both(row, r => `${f0(r.roundTrips)} (${f0(r.commands)})`)}; ${both(row, r => f2(r.medianMs))} (${f1(row.replicaDown.medianMs)})`))
+    }
+  }
   if (skippedRedis) out.push(skipped('1-7', 'Redis figures', skippedRedis))
   return out
 }
