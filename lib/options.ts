@@ -9,6 +9,7 @@ import { InvalidOptionError, shown } from './errors'
 import { checkKeyPrefix } from './store/redis/keys'
 import { checkWaitForReplicas, type WaitForReplicas } from './store/redis/replicas'
 import { defaultSlowHeartbeatMs } from './slow-heartbeat-log'
+import { resolveIdleRuntimeCache, type IdleRuntimeCacheOptions } from './store/redis/idle-runtimes'
 
 /** What the host's `getRuntime` tells about a runtime its caller may see. */
 export interface RuntimeInfo {
@@ -48,6 +49,8 @@ export interface FastifyModelListOptions extends RulesOptions {
   waitForReplicas?: WaitForReplicas
   /** A heartbeat call slower than this (ms) logs one warning with its phase timings, rate-limited; default 500. */
   slowHeartbeatMs?: number
+  /** Redis store: idle heartbeats send no command (`{ maxRuntimes }`, default 1,000,000); `false` turns it off. */
+  idleRuntimeCache?: IdleRuntimeCacheOptions | false
   /** Fastify's own register option: where the routes mount. */
   prefix?: string
   /** Fastify's own register option: the log level of the routes' requests. */
@@ -79,6 +82,7 @@ export interface ResolvedOptions {
   work: readonly DaemonWork[]
   waitForReplicas: WaitForReplicas | undefined
   slowHeartbeatMs: number
+  idleRuntimeCache: IdleRuntimeCacheOptions | false | undefined
 }
 
 const defaultHeartbeatProbeTimeoutMs = 1_000
@@ -92,6 +96,7 @@ const knownOptions = new Set([
   'notifyPendingWork', 'coalesce', 'catalogCache', 'work',
   'waitForReplicas',
   'slowHeartbeatMs',
+  'idleRuntimeCache',
   'prefix', 'logLevel', 'logSerializers'
 ])
 
@@ -139,6 +144,10 @@ function refuseBeside (options: FastifyModelListOptions, names: readonly string[
     if (options[name as keyof FastifyModelListOptions] !== undefined) {
       throw new InvalidOptionError(`${name} shapes a built-in store and cannot be given beside a store object: configure the store itself`)
     }
+  }
+  // The store given keeps its own (a RedisModelListStore takes idleRuntimeCache); the plugin cannot turn it on or off.
+  if (options.idleRuntimeCache !== undefined) {
+    throw new InvalidOptionError('idleRuntimeCache shapes a built-in Redis store and cannot be given beside a store object: configure the store itself (new RedisModelListStore({ idleRuntimeCache }))')
   }
   // `false` still means "never answer from the cache"; the windows are the store's own.
   if (options.catalogCache !== undefined && options.catalogCache !== false) {
@@ -216,6 +225,8 @@ export function resolveOptions (app: FastifyInstance, options: FastifyModelListO
   if (waitForReplicas !== undefined && store.type === 'memory') {
     throw new InvalidOptionError('waitForReplicas needs the Redis store: the memory store has no replicas to wait for')
   }
+  // Checked whatever the store, like keyPrefix; the memory store has nothing to cache (its probe sends nothing).
+  resolveIdleRuntimeCache(options.idleRuntimeCache)
   return {
     store,
     keyPrefix: options.keyPrefix,
@@ -230,7 +241,8 @@ export function resolveOptions (app: FastifyInstance, options: FastifyModelListO
     catalogCache: options.catalogCache,
     work,
     waitForReplicas,
-    slowHeartbeatMs
+    slowHeartbeatMs,
+    idleRuntimeCache: options.idleRuntimeCache
   }
 }
 

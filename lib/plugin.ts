@@ -48,7 +48,7 @@ declare module 'fastify' {
  * face of a given work store), whether the plugin built it (and so closes it),
  * and its rules.
  */
-function chooseModelListStore ({ store, rules, now, keyPrefix, catalogCache, waitForReplicas }: ResolvedOptions): { modelListStore: ModelListStore, built: boolean, rules: WorkRules } {
+function chooseModelListStore ({ store, rules, now, keyPrefix, catalogCache, waitForReplicas, idleRuntimeCache }: ResolvedOptions): { modelListStore: ModelListStore, built: boolean, rules: WorkRules } {
   const { pendingTimeoutMs, runningTimeoutMs, retentionMs } = rules
   const lifecycle = { pendingTimeoutMs, runningTimeoutMs, retentionMs, now, catalogCache }
   switch (store.type) {
@@ -57,7 +57,7 @@ function chooseModelListStore ({ store, rules, now, keyPrefix, catalogCache, wai
       return { modelListStore: built, built: true, rules: built.rules }
     }
     case 'redis': {
-      const built = new RedisModelListStore({ ...lifecycle, redis: store.redis, keyPrefix, waitForReplicas })
+      const built = new RedisModelListStore({ ...lifecycle, redis: store.redis, keyPrefix, waitForReplicas, idleRuntimeCache })
       return { modelListStore: built, built: true, rules: built.rules }
     }
     // The work store is the host's: closing the face leaves it open.

@@ -7,7 +7,9 @@
 import t, { type Test } from 'tap'
 import Fastify, { type FastifyInstance } from 'fastify'
 import type Redis from 'ioredis'
-import fastifyModelList, { type FastifyModelListOptions } from '../lib/index'
+import fastifyModelList, { type FastifyModelListOptions, type RedisModelListStore } from '../lib/index'
+import type { RedisWorkStore } from '../lib/store/redis/work-store'
+import { countCommands } from './helpers/count-commands'
 import { Clock } from './helpers/clock'
 import { bugs, mutantStore, type Bug } from './helpers/mutants'
 import { countFrom, seedFrom } from './helpers/random'
@@ -78,16 +80,44 @@ t.test(`soak: Redis shared by ${2 + seed % 3} replicas (seed ${seed})`, async t 
   })
   const clock = new Clock()
   const replicas: FastifyInstance[] = []
+  const connectionName = `fml-soak-${process.pid}`
   for (let i = 0; i < 2 + seed % 3; i++) {
-    const redis = connect()
+    const redis = connect({ connectionName })
     clients.push(redis)
     // Replicas may disagree on coalescing: the join must stay atomic either way.
     replicas.push(await replica(t, { store: 'redis', redis, keyPrefix, ...timeouts, now: clock.now, coalesce: i % 2 === 0 }))
   }
+  // Idle heartbeats are answered from each replica's cache (on by default):
+  // work queued on one replica is claimable on another once its signal has
+  // landed there, so each batch lets the I/O already arrived run first. Every
+  // 50 batches the replicas' subscribers are killed (CLIENT KILL ID, this
+  // soak's connections only: the shared server's other clients stay).
+  let kills = 0
+  const between = async (batch: number): Promise<void> => {
+    await new Promise(resolve => setImmediate(resolve))
+    await new Promise(resolve => setImmediate(resolve))
+    if (batch % 50 !== 0) return
+    const list = await clients[0].call('CLIENT', 'LIST', 'TYPE', 'pubsub') as string
+    for (const line of list.split('\n')) {
+      const [, id] = /\bid=(\d+)/.exec(line) ?? []
+      if (id !== undefined && line.includes(`name=${connectionName}`)) {
+        await clients[0].client('KILL', 'ID', id)
+        kills++
+      }
+    }
+  }
   const started = Date.now()
-  const report = await soak({ seed, operations, replicas, clock, timeouts, wallClockRetention: true })
-  t.comment(summary(`redis x${replicas.length}`, report, Date.now() - started))
+  const report = await soak({ seed, operations, replicas, clock, timeouts, wallClockRetention: true, between })
+  t.comment(summary(`redis x${replicas.length}`, report, Date.now() - started) + `; idle runtime cache on, subscribers killed ${kills} times`)
   assertClean(t, report)
+  t.ok(kills > 0, 'subscribers were killed mid-run')
+  // The cache was on: once trusted again, an idle runtime's second heartbeat sends nothing.
+  const store = (replicas[0].modelListStore as RedisModelListStore).workStore as RedisWorkStore
+  await store.idleCacheReady()
+  const sent = countCommands(clients[0] as unknown as { sendCommand: (...args: any[]) => unknown })
+  await replicas[0].claimPendingModelList('soak-idle-check')
+  await replicas[0].claimPendingModelList('soak-idle-check')
+  t.equal(sent(), 1, 'the idle runtime cache answered the second idle heartbeat')
 })
 
 t.test('the checker fails on broken stores', async t => {

@@ -58,7 +58,8 @@ const inside = new WeakSet<object>()
  * Counts calls into the work stores of these classes, per store object. The
  * plugin finds a store's optional methods once, at start-up: call this before
  * any app is registered. A call made from inside another (a probe of several
- * kinds through mayHavePending) is not counted again.
+ * kinds through mayHavePending) is not counted again, nor a probeNow that
+ * answered undefined (it could not answer at once: the heartbeat then probes).
  */
 export function countWorkStoreCalls (...classes: Array<{ prototype: object }>): void {
   for (const { prototype } of classes) {
@@ -68,13 +69,16 @@ export function countWorkStoreCalls (...classes: Array<{ prototype: object }>): 
       if (typeof original !== 'function' || (original as { counted?: true }).counted === true) continue
       const counting = function (this: object, ...args: unknown[]): unknown {
         if (inside.has(this)) return original.apply(this, args)
-        callsOf.set(this, (callsOf.get(this) ?? 0) + 1)
         inside.add(this)
+        let answer: unknown
         try {
-          return original.apply(this, args)
+          answer = original.apply(this, args)
         } finally {
           inside.delete(this)
         }
+        // A probeNow that cannot answer at once (undefined) sends nothing: the heartbeat then probes.
+        if (method !== 'probeNow' || answer !== undefined) callsOf.set(this, (callsOf.get(this) ?? 0) + 1)
+        return answer
       }
       spied[method] = Object.assign(counting, { counted: true as const })
     }

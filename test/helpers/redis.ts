@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto'
-import Redis from 'ioredis'
+import Redis, { type RedisOptions } from 'ioredis'
 import Redis6 from 'ioredis6'
 import type { Test } from 'tap'
 
@@ -35,8 +35,8 @@ export async function needsRedis (): Promise<{ skip: string | false }> {
   return { skip: reason }
 }
 
-export function connect (): Redis {
-  return new Redis(url)
+export function connect (options: RedisOptions = {}): Redis {
+  return new Redis({ ...url, ...options })
 }
 
 /**

@@ -29,6 +29,12 @@ export interface SoakConfig {
   runtimes?: number
   /** Stop once this many violations are found (the broken stores need one). */
   stopAfter?: number
+  /**
+   * Run after each batch: what lets the replicas' signals land (Redis: work
+   * queued on one replica is claimed by a heartbeat on another once its signal
+   * has arrived), and where a soak may break things (kill subscribers).
+   */
+  between?: (batch: number) => Promise<void>
 }
 
 export interface SoakReport {
@@ -212,6 +218,7 @@ export async function soak (config: SoakConfig): Promise<SoakReport> {
     return rng.pick(others)
   }
 
+  let batches = 0
   while (operations < config.operations && violationCount < (config.stopAfter ?? Infinity)) {
     const now = clock.t
     if (!wallAt.has(now)) wallAt.set(now, Date.now())
@@ -363,6 +370,7 @@ export async function soak (config: SoakConfig): Promise<SoakReport> {
       if (tracked.settles) tracked.mustSettle = true
     }
 
+    await config.between?.(++batches)
     // Mostly small steps; now and then a jump past a timeout or the retention.
     const roll = rng.next()
     clock.advance(roll < 0.015

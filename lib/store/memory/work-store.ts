@@ -2,6 +2,7 @@ import { checkFunction, given, type WorkRules } from '../../rules'
 import type { CatalogCacheOptions, CatalogWindows } from '../../catalog'
 import { newId } from '../../ids'
 import { Signals } from '../signals'
+import { none } from '../nothing'
 import type { CatalogAction, OpenedWork, OpenRequest, Outcome, QueuedListener, RecordChange, WorkRecord, WorkStore } from '../contract'
 import { Catalogs } from './catalogs'
 import { Lanes, type Lane } from './lanes'
@@ -17,12 +18,6 @@ export interface MemoryWorkStoreOptions {
 // A sweep forgets at most this many records before it lets the event loop
 // run (a timer sweep goes on at the next turn): well under a millisecond.
 const maxForgottenPerSweep = 1_000
-
-// A probe that finds nothing answers this, per number of kinds asked: no allocation.
-const nothing: boolean[][] = []
-function none (kinds: number): boolean[] {
-  return (nothing[kinds] ??= Object.freeze(new Array<boolean>(kinds).fill(false)) as boolean[])
-}
 
 /**
  * One process's work store. Records of each kind sit in a map kept in order

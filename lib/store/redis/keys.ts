@@ -26,7 +26,11 @@ import { modelListKind } from '../../rules'
 // Channels (classic pub/sub, published from inside the scripts, each heard by
 // one subscriber connection per store; the client's own keyPrefix leads both):
 //   <prefix>:settled   '<runtimeId> <requestId>' when a report is accepted (wakes held polls)
-//   <prefix>:queued    '<runtimeId> <kind>' when a request is queued (the wake-up hint)
+//   <prefix>:queued    '<runtimeId> <kind>' when a request is queued (the wake-up hint),
+//                      '<runtimeId> <kind> back' when a claim is handed back (claimable
+//                      again: replicas forget the runtime was idle; no hint)
+//   <prefix>:canary:<replica>  a replica's own canary, published by it once a second on
+//                      every master, proving its signal path live (./canary.ts)
 
 export const defaultKeyPrefix = 'model-list'
 
@@ -53,6 +57,10 @@ export function catalogKey (keyPrefix: string, runtimeId: string): string {
 
 export function channels (prefix: string): { settled: string, queued: string } {
   return { settled: `${prefix}:settled`, queued: `${prefix}:queued` }
+}
+
+export function canaryChannel (prefix: string, replica: string): string {
+  return `${prefix}:canary:${replica}`
 }
 
 // A brace would move the hash tag off the runtime id.

@@ -6,9 +6,27 @@ import type { Signals } from '../signals'
 interface Connection {
   on(event: 'error', listener: (error: Error) => void): unknown
   on(event: 'message', listener: (channel: string, message: string) => void): unknown
-  on(event: 'ready', listener: () => void): unknown
+  on(event: 'ready' | 'close', listener: () => void): unknown
   subscribe(...channels: string[]): Promise<unknown>
   disconnect(): void
+  status?: string
+  isCluster?: boolean
+  /** A Cluster's subscriber (ioredis): the node connection signals arrive on now. */
+  subscriber?: { getInstance?: () => { status?: string } | null | undefined }
+}
+
+/** What the idle runtime cache hears of the signal path. */
+export interface SignalPathHooks {
+  /** This replica's canary channel. */
+  canaryChannel: string
+  /** Work became claimable for the runtime (queued, or handed back). */
+  claimable: (runtimeId: string) => void
+  /** A message on the canary channel. */
+  canary: (message: string) => void
+  /** The connection closed: what was published meanwhile is lost. */
+  down: () => void
+  /** The connection is ready again (its channels being subscribed again). */
+  up: () => void
 }
 
 export interface SubscriberOptions {
@@ -17,6 +35,8 @@ export interface SubscriberOptions {
   channels: { settled: string, queued: string }
   /** Where what is heard goes. */
   signals: Signals
+  /** The idle runtime cache's ears, when it is on. */
+  signalPath?: SignalPathHooks
 }
 
 /**
@@ -29,6 +49,7 @@ export class Subscriber {
   private readonly redis: RedisClient
   private readonly channels: { settled: string, queued: string }
   private readonly signals: Signals
+  private readonly signalPath: SignalPathHooks | undefined
   private connection: Connection | undefined
   private subscribed: Promise<void> | undefined
   private closed = false
@@ -38,6 +59,7 @@ export class Subscriber {
     this.redis = options.redis
     this.channels = options.channels
     this.signals = options.signals
+    this.signalPath = options.signalPath
   }
 
   useLog (log: FastifyBaseLogger): void {
@@ -54,6 +76,11 @@ export class Subscriber {
       // logger (a store used outside the plugin) there is nowhere to tell.
       connection.on('error', error => this.failed(error))
       connection.on('message', (channel, message) => this.hear(channel, message))
+      const { signalPath } = this
+      if (signalPath !== undefined) {
+        connection.on('close', () => signalPath.down())
+        connection.on('ready', () => signalPath.up())
+      }
       let connections = 0
       connection.on('ready', () => {
         if (++connections > 1) this.signals.wakeAll()
@@ -75,7 +102,8 @@ export class Subscriber {
 
   private async subscribe (): Promise<void> {
     const { settled, queued } = this.channels
-    const subscribed = this.subscribed = (this.connection as Connection).subscribe(settled, queued).then(() => {}, (error: unknown) => {
+    const channels = this.signalPath === undefined ? [settled, queued] : [settled, queued, this.signalPath.canaryChannel]
+    const subscribed = this.subscribed = (this.connection as Connection).subscribe(...channels).then(() => {}, (error: unknown) => {
       if (this.subscribed === subscribed) this.subscribed = undefined
       throw error
     })
@@ -83,9 +111,27 @@ export class Subscriber {
   }
 
   private hear (channel: string, message: string): void {
-    const [runtimeId, what] = message.split(' ')
-    if (channel === this.channels.queued) this.signals.emitQueued(runtimeId, what)
-    else this.signals.emitSettled(runtimeId, what)
+    const { signalPath } = this
+    if (signalPath !== undefined && channel === signalPath.canaryChannel) return signalPath.canary(message)
+    // A hand-back says why ('<runtimeId> <kind> back'): claimable again, but not newly queued (no hint).
+    const [runtimeId, what, why] = message.split(' ')
+    if (channel === this.channels.queued) {
+      signalPath?.claimable(runtimeId)
+      if (why === undefined) this.signals.emitQueued(runtimeId, what)
+    } else {
+      this.signals.emitSettled(runtimeId, what)
+    }
+  }
+
+  /**
+   * The node connection signals arrive on, while it is ready; undefined
+   * otherwise. A Cluster's subscriber moves to another node without a word
+   * (a new connection): a path that is not the one proven is not trusted.
+   */
+  path (): object | undefined {
+    const connection = this.connection
+    const node = connection?.isCluster === true ? connection.subscriber?.getInstance?.() : connection
+    return node?.status === 'ready' ? node : undefined
   }
 
   close (): void {

@@ -7,11 +7,14 @@ import { Signals } from '../signals'
 import type { CatalogAction, OpenedWork, OpenRequest, Outcome, QueuedListener, WorkRecord, WorkStore } from '../contract'
 import type { RedisClient } from './client'
 import { ServerClock } from './clock'
-import { catalogKey, channels, checkKeyPrefix, defaultKeyPrefix, kindKeys, type KindKeys } from './keys'
+import { canaryChannel, catalogKey, channels, checkKeyPrefix, defaultKeyPrefix, kindKeys, type KindKeys } from './keys'
 import { changeOf, readReply, type Reply } from './reply'
 import { ReplicaWait, checkWaitForReplicas, type WaitForReplicas } from './replicas'
 import { defineScripts, type Scripts } from './scripts'
 import { Subscriber } from './subscriber'
+import { IdleRuntimes, resolveIdleRuntimeCache, type IdleRuntimeCacheOptions } from './idle-runtimes'
+import { Canary } from './canary'
+import { none } from '../nothing'
 
 export interface RedisWorkStoreOptions {
   /** An ioredis 5 or 6 `Redis` or `Cluster`; the host's, never closed by the store. */
@@ -28,6 +31,8 @@ export interface RedisWorkStoreOptions {
   catalogCache?: CatalogCacheOptions | false
   /** After each state change, WAIT until this many replicas have it (at most timeoutMs); default off. */
   waitForReplicas?: WaitForReplicas
+  /** Idle heartbeats answered without Redis (on by default), or false for none. */
+  idleRuntimeCache?: IdleRuntimeCacheOptions | false
 }
 
 /** The operations that change state: each WAITs for replicas when asked to. */
@@ -64,6 +69,16 @@ export class RedisWorkStore implements WorkStore {
   private readonly signals = new Signals()
   private readonly subscriber: Subscriber
   private readonly replicaWait: ReplicaWait | undefined
+  // Runtimes whose probe found nothing, trusted while the canary proves the
+  // subscriber hears every signal; null when the cache is off.
+  private readonly idle: IdleRuntimes | null
+  private readonly canary: Canary | undefined
+  // The subscriber's connection when the canary last proved it.
+  private provenPath: object | undefined
+  private watchingIdle = false
+  // Waiting for the cache to be trusted (idleCacheReady).
+  private trustWaiters: Array<() => void> = []
+  private closed = false
   // Each unreadable record is removed by the script that meets it, so each is told once.
   private unreadable: (keys: string[]) => void = warnUnreadable
 
@@ -88,14 +103,70 @@ export class RedisWorkStore implements WorkStore {
       this.stamp = () => this.now()
     }
     this.catalogWindows = resolveCatalogCache(options.catalogCache)
+    const cache = resolveIdleRuntimeCache(options.idleRuntimeCache)
     this.scripts = defineScripts(redis)
     // Channels are not keys: the client's keyPrefix is not applied to them, so we do.
     const clientPrefix = (redis as { options?: { keyPrefix?: string } }).options?.keyPrefix ?? ''
     const { settled, queued } = channels(`${clientPrefix}${this.keyPrefix}`)
     this.settledChannel = settled
     this.queuedChannel = queued
-    this.subscriber = new Subscriber({ redis, channels: { settled, queued }, signals: this.signals })
     if (waitForReplicas !== undefined) this.replicaWait = new ReplicaWait(waitForReplicas, this.clock)
+    this.idle = cache === null ? null : new IdleRuntimes(cache)
+    let signalPath
+    if (this.idle !== null) {
+      const idle = this.idle
+      const channel = canaryChannel(`${clientPrefix}${this.keyPrefix}`, newId())
+      const canary = this.canary = new Canary({ redis, channel, proven: () => this.proven(), failed: () => idle.distrust() })
+      signalPath = {
+        canaryChannel: channel,
+        claimable: (runtimeId: string) => idle.signal(runtimeId),
+        canary: (message: string) => canary.heard(message),
+        down: () => idle.distrust(),
+        // ioredis subscribes again right after 'ready': the canary goes out once that is sent.
+        up: () => { if (this.watchingIdle && !idle.trusted) setImmediate(() => this.prove()) }
+      }
+    }
+    this.subscriber = new Subscriber({ redis, channels: { settled, queued }, signals: this.signals, signalPath })
+  }
+
+  // The canary was heard on the subscriber's connection: trust what is remembered from now on.
+  private proven (): void {
+    const path = this.subscriber.path()
+    if (path === undefined) return
+    if (path !== this.provenPath) (this.idle as IdleRuntimes).distrust()
+    this.provenPath = path
+    ;(this.idle as IdleRuntimes).trust()
+    this.wakeTrustWaiters()
+  }
+
+  private wakeTrustWaiters (): void {
+    for (const wake of this.trustWaiters.splice(0)) wake()
+  }
+
+  // The cache listens from the first heartbeat on: subscriber, then the canary.
+  private watchIdle (): void {
+    if (this.watchingIdle || this.closed) return
+    this.watchingIdle = true
+    this.subscriber.start()
+    this.prove()
+  }
+
+  // Once subscribed, a canary now (the first starts the ticks). Not subscribed
+  // yet: the subscriber keeps trying, and its next 'ready' comes back here.
+  private prove (): void {
+    const canary = this.canary as Canary
+    this.subscriber.listening().then(() => canary.started ? canary.soon() : canary.start(), () => {})
+  }
+
+  /**
+   * Resolves once idle heartbeats may be answered without Redis (the first
+   * canary heard); at once when the cache is off.
+   */
+  async idleCacheReady (): Promise<void> {
+    if (this.idle === null) return
+    this.watchIdle()
+    if (this.idle.trusted || this.closed) return
+    await new Promise<void>(resolve => this.trustWaiters.push(resolve))
   }
 
   /** The given clock; without one, the Redis server's as last read. */
@@ -143,6 +214,8 @@ export class RedisWorkStore implements WorkStore {
       Math.max(rules.retentionMs, rules.pendingTimeoutMs + rules.runningTimeoutMs))
     const { fields, records } = this.read(rules, runtimeId, reply)
     const queued = fields.get('queued') === '1'
+    // Heard here before the subscriber hears it: a heartbeat right after the POST finds it.
+    if (queued) this.idle?.signal(runtimeId)
     switch (fields.get('opened')) {
       case 'busy': return { busy: fields.get('busy') as string }
       case 'cached': {
@@ -161,10 +234,33 @@ export class RedisWorkStore implements WorkStore {
   }
 
   async probe (runtimeId: string, kinds: readonly string[]): Promise<boolean[]> {
+    const generation = this.idle?.begin()
     // Only the clock of the common arguments matters to a count.
     const queues = kinds.map(kind => this.keys(runtimeId, kind).queue)
     const counts = await this.scripts.probe(kinds.length)(...queues, this.stamp(), 0, '', '') as number[]
-    return counts.map(count => count > 0)
+    const pending = counts.map(count => count > 0)
+    if (generation !== undefined && !pending.includes(true)) this.idle?.remember(runtimeId, kinds, generation)
+    return pending
+  }
+
+  /**
+   * An idle heartbeat answered from what this replica remembers, with no
+   * command and no allocation; undefined when it must ask Redis.
+   */
+  probeNow (runtimeId: string, kinds: readonly string[]): boolean[] | undefined {
+    const { idle } = this
+    if (idle === null) return undefined
+    if (!idle.trusted) {
+      this.watchIdle()
+      return undefined
+    }
+    // The subscriber moved (a Cluster failover) or is down: what it missed is unknown.
+    if (this.subscriber.path() !== this.provenPath) {
+      idle.distrust()
+      ;(this.canary as Canary).soon()
+      return undefined
+    }
+    return idle.idleFor(runtimeId, kinds) ? none(kinds.length) : undefined
   }
 
   // The heartbeat's probe. For one kind one plain command, no script, no
@@ -174,7 +270,10 @@ export class RedisWorkStore implements WorkStore {
   // one round trip need the script.
   async mayHavePending (runtimeId: string, kinds: readonly string[]): Promise<boolean[]> {
     if (kinds.length !== 1) return await this.probe(runtimeId, kinds)
-    return [await this.redis.zcard(this.keys(runtimeId, kinds[0]).queue) > 0]
+    const generation = this.idle?.begin()
+    const pending = await this.redis.zcard(this.keys(runtimeId, kinds[0]).queue) > 0
+    if (generation !== undefined && !pending) this.idle?.remember(runtimeId, kinds, generation)
+    return [pending]
   }
 
   async claim (rules: WorkRules, runtimeId: string, max: number): Promise<WorkRecord[]> {
@@ -198,8 +297,10 @@ export class RedisWorkStore implements WorkStore {
   async handBack (rules: WorkRules, runtimeId: string, id: string, claimedAt: number): Promise<WorkRecord | null> {
     const keys = this.keys(runtimeId, rules.kind)
     const reply = await this.change('handBack', keys.records + id, keys.queue, keys.running, ...this.common(rules),
-      id, claimedAt, rules.pendingTimeoutMs)
-    return this.read(rules, runtimeId, reply).records[0] ?? null
+      id, claimedAt, rules.pendingTimeoutMs, this.queuedChannel, `${runtimeId} ${rules.kind} back`)
+    const record = this.read(rules, runtimeId, reply).records[0] ?? null
+    if (record !== null) this.idle?.signal(runtimeId)
+    return record
   }
 
   async watchSettled (runtimeId: string, id: string, wake: () => void): Promise<() => void> {
@@ -225,7 +326,10 @@ export class RedisWorkStore implements WorkStore {
   }
 
   async close (): Promise<void> {
-    // The client is the host's; the subscriber is ours.
+    // The client is the host's; the subscriber and the canary's publisher are ours.
+    this.closed = true
+    this.wakeTrustWaiters()
+    this.canary?.close()
     this.subscriber.close()
   }
 }

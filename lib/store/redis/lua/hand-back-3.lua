@@ -1,6 +1,7 @@
 -- KEYS[1] the record, KEYS[2] the runtime's queue, KEYS[3] its running set;
 -- ARGV[5] the record's id, ARGV[6] when it was claimed (the claim's update
--- time), ARGV[7] pending timeout (ms).
+-- time), ARGV[7] pending timeout (ms), ARGV[8] the queued channel, ARGV[9]
+-- what to publish there ('<runtimeId> <kind> back').
 -- A claim its heartbeat gave up on goes back to the queue, in its old place, with
 -- the deadline it had as pending; only while it is still that claim: running and
 -- unchanged since. Anything else (reported, timed out, claimed anew) is left as it is.
@@ -16,4 +17,6 @@ redis.call('ZADD', KEYS[2], record.d, record.m)
 redis.call('PEXPIRE', KEYS[2], retention)
 -- No longer in flight: an exclusive kind or a catalog refresh is not held up by it.
 redis.call('ZREM', KEYS[3], ARGV[5])
+-- Claimable again: every replica forgets that this runtime was idle.
+redis.call('PUBLISH', ARGV[8], ARGV[9])
 return reply(ARGV[5], record)
