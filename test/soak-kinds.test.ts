@@ -9,6 +9,7 @@ import Fastify, { type FastifyInstance } from 'fastify'
 import Redis from 'ioredis'
 import fastifyModelList, { type FastifyModelListOptions, type WorkStore } from '../lib/index'
 import { MemoryWorkStore } from '../lib/store/memory/work-store'
+import { RedisWorkStore } from '../lib/store/redis/work-store'
 import { Clock } from './helpers/clock'
 import { countFrom, seedFrom } from './helpers/random'
 import { deleteKeys, needsRedis, ready, uniquePrefix } from './helpers/redis'
@@ -85,6 +86,25 @@ t.test(`soak every kind: one memory store object shared by ${replicaCount} repli
   assertClean(t, await run(t, `memory x${replicaCount}`, { replicas: apps, clock, hintsHeard, wallClockRetention: false }))
 })
 
+/**
+ * Counts heartbeats the Redis store answers at once, from what its replica
+ * remembers of idle runtimes (no command sent). Patched on the prototype
+ * before any store is built: the plugin finds a store's methods once.
+ */
+function countIdleAnswers (): () => number {
+  const prototype = RedisWorkStore.prototype as unknown as { probeNow?: (...args: unknown[]) => boolean[] | undefined }
+  const original = prototype.probeNow
+  if (original === undefined) return () => 0
+  let answered = 0
+  prototype.probeNow = function (this: unknown, ...args: unknown[]) {
+    const answer = original.apply(this, args)
+    if (answer !== undefined) answered++
+    return answer
+  }
+  t.teardown(() => { prototype.probeNow = original })
+  return () => answered
+}
+
 t.test(`soak every kind: Redis shared by ${replicaCount} replicas, subscribers killed mid-run (seed ${seed})`, async t => {
   if (!(await ready(t, needsRedis))) return
   const keyPrefix = uniquePrefix('soak-kinds')
@@ -97,6 +117,7 @@ t.test(`soak every kind: Redis shared by ${replicaCount} replicas, subscribers k
     for (const client of [...clients, admin]) client.disconnect()
   })
   const clock = new Clock()
+  const idleAnswers = countIdleAnswers()
   const { apps, hintsHeard } = await replicas(t, i => ({ store: 'redis', redis: clients[i], keyPrefix, now: clock.now }))
 
   const subscribers = async (): Promise<Array<{ id: string, name: string }>> => String(await admin.call('CLIENT', 'LIST', 'TYPE', 'pubsub')).split('\n')
@@ -120,4 +141,7 @@ t.test(`soak every kind: Redis shared by ${replicaCount} replicas, subscribers k
   const report = await run(t, `redis x${replicaCount}`, { replicas: apps, clock, hintsHeard, wallClockRetention: true, killSubscribers })
   assertClean(t, report)
   t.ok(kills > 0, `subscriber connections killed mid-run: ${kills}`)
+  const heartbeats = report.counts.heartbeat ?? 0
+  t.comment(`redis: ${idleAnswers()} of ${heartbeats} heartbeats answered from the idle runtime cache, without a command`)
+  if ('probeNow' in RedisWorkStore.prototype) t.ok(idleAnswers() > 0, 'the idle runtime cache answered some heartbeats')
 })
