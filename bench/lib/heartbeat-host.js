@@ -11,7 +11,11 @@ const Fastify = require('fastify')
 const Redis = require('ioredis')
 const { fastifyModelList } = require('../..')
 
+const diagnostics = require('node:diagnostics_channel')
+
 const idleRuntime = 'runtime-heartbeating'
+const ignore = () => {}
+const tracing = { start: ignore, end: ignore, asyncStart: ignore, asyncEnd: ignore, error: ignore }
 const hooks = { getRuntime: async () => ({ online: true }), authorizeDaemon: async () => true }
 // Long enough that the stored requests stay live for the whole run.
 const lifecycle = { pendingTimeoutMs: 3_600_000, runningTimeoutMs: 3_600_000, retentionMs: 7_200_000 }
@@ -81,6 +85,12 @@ async function main () {
     if (message === 'cpu') {
       const { user, system } = process.cpuUsage()
       process.send({ cpuUsec: user + system })
+    } else if (message === 'subscribe' || message === 'unsubscribe') {
+      // A subscriber on every diagnostics channel, doing nothing: what an APM agent costs the heartbeat at least.
+      diagnostics.channel('fastify-model-list.lifecycle')[message](ignore)
+      diagnostics.channel('fastify-model-list.heartbeat')[message](ignore)
+      diagnostics.tracingChannel('fastify-model-list.store')[message](tracing)
+      process.send({ [message]: true })
     } else if (message === 'close') {
       for (const app of Object.values(apps)) await app.close()
       for (const client of clients) client.disconnect()

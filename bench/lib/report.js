@@ -31,6 +31,14 @@ function rows (results) {
     out.push(figure(1, 'heartbeat, memory store / same route without the claim', heartbeat.ratio.memory, f2, ['>=', 0.95]))
     if (heartbeat.ratio.redis !== undefined) out.push(figure(1, 'heartbeat, Redis store / same route with one plain round trip', heartbeat.ratio.redis, f2, ['>=', 0.90]))
     out.push(figure(1, 'noise floor: a second bare route / the bare route', heartbeat.ratio.noiseFloor, f2))
+    // Diagnostics (issue 17): a subscriber on every channel, against the same route with none.
+    if (heartbeat.ratio.memorySubscribed !== undefined) {
+      const rps = heartbeat.requestsPerSecond
+      const cpu = heartbeat.replicaCpuUsecPerHeartbeat
+      const both = store => v => `${f2(v)} (${thousands(rps[`${store}+subscriber`])} / ${thousands(rps[store])} req/s; ${f1(cpu[`${store}+subscriber`])} / ${f1(cpu[store])} CPU µs)`
+      out.push(figure(1, 'heartbeat, memory store, a subscriber on every diagnostics channel / none', heartbeat.ratio.memorySubscribed, both('memory')))
+      if (heartbeat.ratio.redisSubscribed !== undefined) out.push(figure(1, 'heartbeat, Redis store, a subscriber on every diagnostics channel / none', heartbeat.ratio.redisSubscribed, both('redis')))
+    }
     const cpu = heartbeat.replicaCpuUsecPerHeartbeat
     const names = ['bare', 'memory', 'plain-redis', 'redis'].filter(name => cpu[name] !== undefined)
     out.push(figure(1, `replica CPU µs per heartbeat: ${names.join(' / ')}`, cpu.bare, () => names.map(name => f1(cpu[name])).join(' / ')))

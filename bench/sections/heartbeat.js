@@ -32,16 +32,28 @@ async function heartbeat ({ server, runId, rounds, roundSeconds }) {
       child.once('message', resolve)
       child.once('exit', code => reject(new Error(`the heartbeat host exited with ${code}`)))
     })
-    const cpu = Object.fromEntries(Object.keys(urls).map(name => [name, []]))
-    const load = (name, duration) => async () => {
+    const cpu = Object.fromEntries([...Object.keys(urls), 'memory+subscriber', 'redis+subscriber'].map(name => [name, []]))
+    const load = (name, duration, label = name) => async () => {
       const before = await request(child, 'cpu')
       const result = await autocannon({ url: `${urls[name]}/heartbeat`, method: 'POST', connections, duration })
       const after = await request(child, 'cpu')
       if (result.non2xx > 0 || result.errors > 0) throw new Error(`${name}: ${result.non2xx} non-2xx answers, ${result.errors} errors`)
-      cpu[name].push((after.cpuUsec - before.cpuUsec) / result.requests.total)
+      cpu[label].push((after.cpuUsec - before.cpuUsec) / result.requests.total)
       return result.requests.total / duration
     }
-    const contenders = duration => Object.fromEntries(Object.keys(urls).map(name => [name, load(name, duration)]))
+    // The same store routes with a subscriber on every diagnostics channel for the round.
+    const subscribed = (name, duration) => async () => {
+      await request(child, 'subscribe')
+      try {
+        return await load(name, duration, `${name}+subscriber`)()
+      } finally {
+        await request(child, 'unsubscribe')
+      }
+    }
+    const contenders = duration => ({
+      ...Object.fromEntries(Object.keys(urls).map(name => [name, load(name, duration)])),
+      ...Object.fromEntries(['memory', 'redis'].filter(name => urls[name]).map(name => [`${name}+subscriber`, subscribed(name, duration)]))
+    })
     await interleave(contenders(1), 1) // warm-up
     for (const name of Object.keys(cpu)) cpu[name].length = 0
     const rates = await interleave(contenders(roundSeconds), rounds)
@@ -54,11 +66,15 @@ async function heartbeat ({ server, runId, rounds, roundSeconds }) {
       replicaCpuUsecPerHeartbeat: Object.fromEntries(Object.entries(cpu).map(([name, values]) => [name, median(values)])),
       ratio: {
         noiseFloor: medianRatio(rates['bare-again'], rates.bare),
-        memory: medianRatio(rates.memory, rates.bare)
+        memory: medianRatio(rates.memory, rates.bare),
+        memorySubscribed: medianRatio(rates['memory+subscriber'], rates.memory)
       },
       rates
     }
-    if (rates.redis) figures.ratio.redis = medianRatio(rates.redis, rates['plain-redis'])
+    if (rates.redis) {
+      figures.ratio.redis = medianRatio(rates.redis, rates['plain-redis'])
+      figures.ratio.redisSubscribed = medianRatio(rates['redis+subscriber'], rates.redis)
+    }
     return figures
   } finally {
     if (child.connected) child.send('close')
