@@ -1,5 +1,5 @@
 'use strict'
-// Prints the README's benchmark tables from bench/results.json (what the last
+// Prints docs/benchmarks.md's tables from bench/results.json (what the last
 // `npm run bench` wrote): node bench/markdown.js
 const results = require('./results.json')
 const { mainTable, capacityTable } = require('./lib/report')

@@ -23,7 +23,7 @@ t.test('an ACL user limited to its prefix and denied MULTI/EXEC runs the whole f
     admin.disconnect()
   })
 
-  // Exactly the commands the README lists for such a user, and no more.
+  // Exactly the commands docs/redis-keys.md lists for such a user, and no more.
   await admin.call('ACL', 'SETUSER', username, 'reset', 'on', `>${password}`, `~${keyPrefix}*`, `&${keyPrefix}*`,
     '+evalsha', '+eval', '+time', '+zcount', '+zcard', '+hmget', '+hset', '+pexpire', '+incr', '+zadd', '+zrem', '+zrangebyscore',
     '+zremrangebyscore', '+del', '+publish', '+subscribe', '+acl|whoami', '+info')
