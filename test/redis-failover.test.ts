@@ -25,6 +25,9 @@ const wakeBoundMs = 1_000
 const lanes = 6
 const pendingTimeoutMs = 4_000
 const runningTimeoutMs = 4_000
+// About a minute alone; more beside the rest of the suite on a busy machine.
+t.setTimeout(180_000)
+
 // Ports of its own: base+60 .. base+65 (three masters, then three replicas), bus ports +10000.
 const ports = [...clusterPortsAt(60), ...clusterPortsAt(63)]
 
