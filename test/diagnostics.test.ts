@@ -3,7 +3,7 @@ import diagnostics from 'node:diagnostics_channel'
 import { Writable } from 'node:stream'
 import t, { type Test } from 'tap'
 import Fastify, { type FastifyInstance } from 'fastify'
-import RedisMock from 'ioredis-mock'
+import { mockRedis } from './helpers/redis-mock'
 import type Redis from 'ioredis'
 import fastifyModelList, { type FastifyModelListOptions, type ModelListStore } from '../lib/index'
 import type { HeartbeatMessage, LifecycleMessage, StoreCallContext } from '../lib/diagnostics'
@@ -42,7 +42,7 @@ function redisTarget (name: string, client: () => Redis, setup: Target['setup'])
 
 const targets: Target[] = [
   { name: 'memory', setup: async () => ({ skip: false }), options: () => ({ store: 'memory' }), teardown: async () => {} },
-  redisTarget('ioredis-mock', () => new RedisMock() as unknown as Redis, async () => ({ skip: false })),
+  redisTarget('ioredis-mock', () => mockRedis(), async () => ({ skip: false })),
   redisTarget('redis', connect, needsRedis)
 ]
 
