@@ -78,6 +78,35 @@ t.test('held polls on a private redis-server', async t => {
     t.ok(between.slice(1).every(isRead), 'and those are reads')
   })
 
+  t.test('CLIENT KILL TYPE pubsub while a poll is held, the report landing while the subscriber is down: answered right after it subscribes again', async t => {
+    // A replica whose subscriber comes back 500 ms after it is cut (the
+    // duplicate takes its client's retryStrategy): time for the report to land.
+    const client = server.connect({ retryStrategy: () => 500 })
+    client.on('error', () => {})
+    clients.push(client)
+    const c = await hostApp(async app => { await app.register(fastifyModelList, { redis: client, keyPrefix: 'killed', prefix: '/api', ...hooks }) })
+    apps.push(c)
+    await listening(c.modelListStore)
+    const watchers = ((c.modelListStore as ModelListOnWorkStore).workStore as unknown as { signals: { settledWatchers: Map<string, unknown> } }).signals.settledWatchers
+    const rt = 'rt-killed'
+    const { id } = (await c.inject(routes.create(rt))).json<{ id: string }>()
+    await c.claimPendingModelList(rt)
+    const started = Date.now()
+    const poll = c.inject(held(rt, id))
+    await until('the poll watches', async () => watchers.size === 1, 5_000, 5)
+    const admin = connect()
+    const subscribers = async (): Promise<number> => ((await admin.call('PUBSUB', 'NUMSUB', 'killed:settled')) as [string, number])[1]
+    t.equal(await subscribers(), 1, 'one subscriber before')
+    t.ok(Number(await admin.call('CLIENT', 'KILL', 'TYPE', 'pubsub')) >= 1, 'killed')
+    t.equal(await subscribers(), 0, 'none while it is down')
+    await c.inject(routes.report(rt, id, { status: 'completed', models: catalog, supported: true }))
+    t.equal(await subscribers(), 0, 'the report landed while nobody heard it')
+    const res = await poll
+    const elapsed = Date.now() - started
+    t.match(res.json(), { id, status: 'completed', models: catalog }, 'the poll reads again once subscribed')
+    t.ok(elapsed < 5_000, `answered ${elapsed} ms after it was sent, not after wait_ms (30 s)`)
+  })
+
   t.test('after a Redis restart the subscriber is back: held polls wake and hints arrive again', async t => {
     const rtAcross = 'rt-across'
     const across = (await a.inject(routes.create(rtAcross))).json<{ id: string }>().id

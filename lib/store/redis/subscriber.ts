@@ -6,7 +6,7 @@ import type { Signals } from '../signals'
 interface Connection {
   on(event: 'error', listener: (error: Error) => void): unknown
   on(event: 'message', listener: (channel: string, message: string) => void): unknown
-  on(event: 'ready' | 'close', listener: () => void): unknown
+  on(event: 'ready' | 'close' | '-node', listener: () => void): unknown
   subscribe(...channels: string[]): Promise<unknown>
   disconnect(): void
   status?: string
@@ -37,7 +37,16 @@ export interface SubscriberOptions {
   signals: Signals
   /** The idle runtime cache's ears, when it is on. */
   signalPath?: SignalPathHooks
+  /**
+   * Called once the channels are subscribed again after the connection came
+   * back or moved (never for the first subscribe): what was published
+   * meanwhile was lost, so held polls read once more.
+   */
+  onResubscribed?: () => void
 }
+
+// A subscribe again that failed (the node it went to is down too) is tried once more after this.
+const resubscribeRetryMs = 250
 
 /**
  * The store's one subscriber connection (a duplicate of the client), made on
@@ -54,12 +63,16 @@ export class Subscriber {
   private subscribed: Promise<void> | undefined
   private closed = false
   private log: FastifyBaseLogger | undefined
+  private readonly onResubscribed: (() => void) | undefined
+  // Set once the first subscribe is confirmed: only later ones are re-subscriptions.
+  private everSubscribed = false
 
   constructor (options: SubscriberOptions) {
     this.redis = options.redis
     this.channels = options.channels
     this.signals = options.signals
     this.signalPath = options.signalPath
+    this.onResubscribed = options.onResubscribed
   }
 
   useLog (log: FastifyBaseLogger): void {
@@ -81,12 +94,15 @@ export class Subscriber {
         connection.on('close', () => signalPath.down())
         connection.on('ready', () => signalPath.up())
       }
-      let connections = 0
       connection.on('ready', () => {
-        if (++connections > 1) this.signals.wakeAll()
         // A first SUBSCRIBE that failed (Redis was down) is sent again now.
         if (this.subscribed === undefined) this.subscribe().catch(error => this.failed(error))
       })
+      // Back after a reconnect (a restart, CLIENT KILL), or a Cluster node
+      // gone (the subscriber moves to another one): subscribe again ourselves
+      // and, once Redis confirms it, tell.
+      connection.on('ready', () => { this.resubscribe() })
+      connection.on('-node', () => { setImmediate(() => { this.resubscribe() }) })
     }
     await (this.subscribed ?? this.subscribe())
   }
@@ -100,14 +116,28 @@ export class Subscriber {
     this.log?.debug({ err: error }, 'fastify-model-list: the work store\'s subscriber connection failed')
   }
 
-  private async subscribe (): Promise<void> {
+  private channelList (): string[] {
     const { settled, queued } = this.channels
-    const channels = this.signalPath === undefined ? [settled, queued] : [settled, queued, this.signalPath.canaryChannel]
-    const subscribed = this.subscribed = (this.connection as Connection).subscribe(...channels).then(() => {}, (error: unknown) => {
+    return this.signalPath === undefined ? [settled, queued] : [settled, queued, this.signalPath.canaryChannel]
+  }
+
+  private async subscribe (): Promise<void> {
+    const subscribed = this.subscribed = (this.connection as Connection).subscribe(...this.channelList()).then(() => { this.everSubscribed = true }, (error: unknown) => {
       if (this.subscribed === subscribed) this.subscribed = undefined
       throw error
     })
     await subscribed
+  }
+
+  /** After the first subscribe: subscribes again (Redis takes a channel twice as once), then onResubscribed. */
+  private resubscribe (retries = 3): void {
+    if (!this.everSubscribed || this.closed) return
+    ;(this.connection as Connection).subscribe(...this.channelList()).then(() => {
+      if (!this.closed) this.onResubscribed?.()
+    }, (error: unknown) => {
+      this.failed(error)
+      if (retries > 0) setTimeout(() => { this.resubscribe(retries - 1) }, resubscribeRetryMs).unref()
+    })
   }
 
   private hear (channel: string, message: string): void {

@@ -126,7 +126,8 @@ export class RedisWorkStore implements WorkStore {
         up: () => { if (this.watchingIdle && !idle.trusted) setImmediate(() => this.prove()) }
       }
     }
-    this.subscriber = new Subscriber({ redis, channels: { settled, queued }, signals: this.signals, signalPath })
+    // Signals published while the subscriber was away are lost: every held poll reads once more.
+    this.subscriber = new Subscriber({ redis, channels: { settled, queued }, signals: this.signals, signalPath, onResubscribed: () => { this.signals.wakeAll() } })
   }
 
   // The canary was heard on the subscriber's connection: trust what is remembered from now on.
