@@ -14,6 +14,10 @@ const { fastifyModelList } = require('../..')
 const diagnostics = require('node:diagnostics_channel')
 
 const idleRuntime = 'runtime-heartbeating'
+// The spread routes: each heartbeat for the next of 1,000 idle runtimes, as a fleet's arrive.
+const spreadRuntimes = 1_000
+let spreadNext = 0
+const spreadRuntime = () => `runtime-idle-${spreadNext++ % spreadRuntimes}`
 const ignore = () => {}
 const tracing = { start: ignore, end: ignore, asyncStart: ignore, asyncEnd: ignore, error: ignore }
 const hooks = { getRuntime: async () => ({ online: true }), authorizeDaemon: async () => true }
@@ -43,6 +47,8 @@ async function main () {
   const { redisPort, keyPrefix, memoryRequests, memoryRuntimes, redisRequests, redisRuntimes } = JSON.parse(process.argv[2])
   const apps = {}
   const clients = []
+  // Commands the spread Redis route's store sent (the idle runtime cache answers the rest).
+  let commands = 0
 
   for (const name of ['bare', 'bare-again']) {
     const app = Fastify()
@@ -55,6 +61,8 @@ async function main () {
   memory.post('/heartbeat', async () => answer(await memory.claimPendingModelList(idleRuntime)))
   await fill(memory.modelListStore, memoryRequests, memoryRuntimes, 1)
   apps.memory = memory
+  // The memory store's own app, with a spread route of its own.
+  memory.post('/spread/heartbeat', async () => answer(await memory.claimPendingModelList(spreadRuntime())))
 
   if (redisPort !== null) {
     const connect = () => {
@@ -76,15 +84,24 @@ async function main () {
     redis.post('/heartbeat', async () => answer(await redis.claimPendingModelList(idleRuntime)))
     await fill(redis.modelListStore, redisRequests, redisRuntimes, 64)
     apps.redis = redis
+
+    const spread = Fastify()
+    const spreadClient = connect()
+    const send = spreadClient.sendCommand.bind(spreadClient)
+    spreadClient.sendCommand = (...args) => { commands++; return send(...args) }
+    await spread.register(fastifyModelList, { ...hooks, ...lifecycle, redis: spreadClient, keyPrefix })
+    spread.post('/heartbeat', async () => answer(await spread.claimPendingModelList(spreadRuntime())))
+    apps['redis-spread'] = spread
   }
 
   const urls = {}
   for (const [name, app] of Object.entries(apps)) urls[name] = await listen(app)
+  urls['memory-spread'] = `${urls.memory}/spread`
 
   process.on('message', async message => {
     if (message === 'cpu') {
       const { user, system } = process.cpuUsage()
-      process.send({ cpuUsec: user + system })
+      process.send({ cpuUsec: user + system, commands })
     } else if (message === 'subscribe' || message === 'unsubscribe') {
       // A subscriber on every diagnostics channel, doing nothing: what an APM agent costs the heartbeat at least.
       diagnostics.channel('fastify-model-list.lifecycle')[message](ignore)

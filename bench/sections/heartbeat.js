@@ -33,12 +33,15 @@ async function heartbeat ({ server, runId, rounds, roundSeconds }) {
       child.once('exit', code => reject(new Error(`the heartbeat host exited with ${code}`)))
     })
     const cpu = Object.fromEntries([...Object.keys(urls), 'memory+subscriber', 'redis+subscriber'].map(name => [name, []]))
+    // Redis commands per heartbeat of the spread Redis route (the host counts that route's client only).
+    const spreadCommands = []
     const load = (name, duration, label = name) => async () => {
       const before = await request(child, 'cpu')
       const result = await autocannon({ url: `${urls[name]}/heartbeat`, method: 'POST', connections, duration })
       const after = await request(child, 'cpu')
       if (result.non2xx > 0 || result.errors > 0) throw new Error(`${name}: ${result.non2xx} non-2xx answers, ${result.errors} errors`)
       cpu[label].push((after.cpuUsec - before.cpuUsec) / result.requests.total)
+      if (label === 'redis-spread') spreadCommands.push((after.commands - before.commands) / result.requests.total)
       return result.requests.total / duration
     }
     // The same store routes with a subscriber on every diagnostics channel for the round.
@@ -56,6 +59,7 @@ async function heartbeat ({ server, runId, rounds, roundSeconds }) {
     })
     await interleave(contenders(1), 1) // warm-up
     for (const name of Object.keys(cpu)) cpu[name].length = 0
+    spreadCommands.length = 0
     const rates = await interleave(contenders(roundSeconds), rounds)
     const figures = {
       connections,
@@ -67,13 +71,16 @@ async function heartbeat ({ server, runId, rounds, roundSeconds }) {
       ratio: {
         noiseFloor: medianRatio(rates['bare-again'], rates.bare),
         memory: medianRatio(rates.memory, rates.bare),
-        memorySubscribed: medianRatio(rates['memory+subscriber'], rates.memory)
+        memorySubscribed: medianRatio(rates['memory+subscriber'], rates.memory),
+        memorySpread: medianRatio(rates['memory-spread'], rates.bare)
       },
       rates
     }
     if (rates.redis) {
       figures.ratio.redis = medianRatio(rates.redis, rates['plain-redis'])
       figures.ratio.redisSubscribed = medianRatio(rates['redis+subscriber'], rates.redis)
+      figures.ratio.redisSpread = medianRatio(rates['redis-spread'], rates.bare)
+      figures.redisCommandsPerSpreadHeartbeat = median(spreadCommands)
     }
     return figures
   } finally {
