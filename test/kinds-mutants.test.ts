@@ -10,12 +10,14 @@ import t, { type Test } from 'tap'
 import Fastify, { type FastifyInstance } from 'fastify'
 import fastifyModelList from '../lib/index'
 import { MemoryWorkStore } from '../lib/store/memory/work-store'
+import { RedisWorkStore } from '../lib/store/redis/work-store'
 import type { WorkStore } from '../lib/store/contract'
 import { workStoreContract } from '../lib/testing/index'
 import { Clock } from './helpers/clock'
 import { kindMutants } from './helpers/kind-mutants'
 import { seedFrom } from './helpers/random'
 import { failuresOf } from './helpers/recorder'
+import { connect, deleteKeys, needsRedis, ready, uniquePrefix } from './helpers/redis'
 import { soakKinds, soakTimeouts, soakWork, type KindsSoakReport } from './helpers/soak-kinds'
 
 const seed = seedFrom('FML_SOAK_SEED')
@@ -26,13 +28,16 @@ const stopAfter = 10
 t.setTimeout(Number(process.env.FML_SOAK_TIMEOUT_MS ?? 240_000))
 t.comment(`soak seed ${seed}; replay: FML_SOAK_SEED=${seed} npx tap test/kinds-mutants.test.ts`)
 
-async function soakOn (t: Test, make: (now: () => number) => WorkStore): Promise<KindsSoakReport> {
+/** The kinds soak on three replicas; `make` gives each its store (one shared object, or one per replica on a shared backend). */
+async function soakOn (t: Test, make: (now: () => number, replica: number) => WorkStore): Promise<KindsSoakReport> {
   const clock = new Clock()
-  const store = make(clock.now)
+  const stores = new Map<number, WorkStore>()
   const heard = [0, 0, 0]
   const replicas: FastifyInstance[] = []
   for (let i = 0; i < heard.length; i++) {
     const app = Fastify()
+    const store = make(clock.now, i)
+    stores.set(i, store)
     await app.register(fastifyModelList, {
       prefix: '/api',
       store,
@@ -48,12 +53,13 @@ async function soakOn (t: Test, make: (now: () => number) => WorkStore): Promise
     t.teardown(() => app.close())
     replicas.push(app)
   }
-  t.teardown(() => store.close())
+  t.teardown(async () => { for (const store of new Set(stores.values())) await store.close() })
   return await soakKinds({ seed, operations, replicas, clock, hintsHeard: () => heard, wallClockRetention: false, stopAfter })
 }
 
 t.test('control: the memory store without a bug passes the kinds soak', async t => {
-  const report = await soakOn(t, now => new MemoryWorkStore({ now }))
+  let store: WorkStore | undefined
+  const report = await soakOn(t, now => (store ??= new MemoryWorkStore({ now })))
   t.equal(report.violationCount, 0, report.violations.join('\n'))
 })
 
@@ -64,7 +70,8 @@ for (const [bug, mutant] of Object.entries(kindMutants)) {
     t.ok(mutant.soak !== undefined || mutant.contract !== undefined, 'something is expected to catch it')
     let named = 0
     if (mutant.soak !== undefined) {
-      const report = await soakOn(t, now => mutant.make({ now }))
+      let store: WorkStore | undefined
+      const report = await soakOn(t, now => (store ??= mutant.make({ now })))
       const naming = report.violations.find(violation => (mutant.soak as RegExp).test(violation))
       t.ok(naming !== undefined, naming !== undefined
         ? `the soak names it within ${report.operations} operations: ${naming.slice(0, 240)}`
@@ -83,4 +90,38 @@ for (const [bug, mutant] of Object.entries(kindMutants)) {
   })
 }
 
-t.teardown(() => { t.comment(`kind mutants caught: ${caught} of ${Object.keys(kindMutants).length} in ${((Date.now() - started) / 1000).toFixed(1)} s`) })
+// The Redis mutant below counts too when Redis is there.
+let total = Object.keys(kindMutants).length
+t.teardown(() => { t.comment(`kind mutants caught: ${caught} of ${total} in ${((Date.now() - started) / 1000).toFixed(1)} s`) })
+
+// The idle runtime cache of the Redis store, broken: a replica that remembers
+// a runtime as idle never forgets it (signals of queued work ignored). The
+// soak's heartbeats on other replicas then leave claimable work behind.
+t.test('mutant "idle runtime cache never forgets" (a runtime once idle stays idle) is caught by the soak', async t => {
+  if (!(await ready(t, needsRedis))) return
+  total++
+  const keyPrefix = uniquePrefix('kinds-mutant-idle')
+  const clients = [connect(), connect(), connect()]
+  t.teardown(async () => {
+    await deleteKeys(clients[0], keyPrefix)
+    for (const client of clients) client.disconnect()
+  })
+  class NeverForgets extends RedisWorkStore {
+    private readonly idleForever = new Set<string>()
+    probeNow (runtimeId: string, kinds: readonly string[]): boolean[] | undefined {
+      return this.idleForever.has(`${runtimeId} ${kinds.join()}`) ? kinds.map(() => false) : super.probeNow(runtimeId, kinds)
+    }
+
+    async mayHavePending (runtimeId: string, kinds: readonly string[]): Promise<boolean[]> {
+      const pending = await super.mayHavePending(runtimeId, kinds)
+      if (!pending.includes(true)) this.idleForever.add(`${runtimeId} ${kinds.join()}`)
+      return pending
+    }
+  }
+  const report = await soakOn(t, (now, i) => new NeverForgets({ redis: clients[i], keyPrefix, now }))
+  const naming = report.violations.find(violation => /while .* was claimable/.test(violation))
+  t.ok(naming !== undefined, naming !== undefined
+    ? `the soak names it within ${report.operations} operations: ${naming.slice(0, 240)}`
+    : `no violation matches /while .* was claimable/ (seed ${seed}); its violations:\n${report.violations.join('\n')}`)
+  if (naming !== undefined) caught++
+})
