@@ -1,5 +1,5 @@
-import type { WorkRecord } from '../store/contract'
-import { completed, durations, failed, kindName, params, start, type Check } from './work-fixture'
+import type { RecordChange, WorkRecord } from '../store/contract'
+import { completed, durations, failed, kindName, params, start, type Bench, type Check } from './work-fixture'
 
 // Reports, timeouts and copies: the transitions the rules allow, as a store
 // applies and stores them.
@@ -112,6 +112,30 @@ export async function lifecycleChecks (check: Check): Promise<void> {
     b.e.same('changing what settle answered changes nothing', await b.store.get(b.rules, b.rt, id), stored)
     b.e.same('the store started at t0', stored?.createdAt, start)
   })
+
+  await check('what a call changed, when the store tells it (the diagnostics read it), is what the call did', async b => {
+    const id = await b.queue({ skill: 'a' })
+    b.clock.advance(100)
+    const [claim] = await b.claim(1)
+    b.clock.advance(200)
+    told(b, 'a report that landed: settled, with when it was claimed', await b.store.settle(b.rules, b.rt, id, completed({ imported: true }), 'keep'), { settled: true, claimedAt: claim?.updatedAt })
+    told(b, 'a late report: not settled', await b.store.settle(b.rules, b.rt, id, failed('late'), 'keep'), { settled: false })
+    const early = await b.queue({ skill: 'b' })
+    told(b, 'a report before any claim: settled, never claimed', await b.store.settle(b.rules, b.rt, early, failed('cancelled'), 'keep'), { settled: true })
+    const never = await b.queue({ skill: 'c' })
+    b.clock.advance(durations.pendingTimeoutMs + 1)
+    told(b, 'the read that applies a pending timeout tells it', await b.store.get(b.rules, b.rt, never), { timedOut: 'pending' })
+    b.e.same('the next read applies nothing', (await b.store.get(b.rules, b.rt, never))?.change?.timedOut, undefined)
+    const lost = await b.queue({ skill: 'd' })
+    await b.claim(1)
+    b.clock.advance(durations.runningTimeoutMs + 1)
+    told(b, 'a report that applies a running timeout tells it, and lands nowhere', await b.store.settle(b.rules, b.rt, lost, completed({}), 'keep'), { timedOut: 'running', settled: false })
+  })
+}
+
+/** A record's `change` is `wanted`, when the store tells what its calls change (optional: one that does not passes). */
+function told (b: Bench, rule: string, found: WorkRecord | null, wanted: RecordChange): void {
+  if (found?.change !== undefined) b.e.same(rule, found.change, wanted)
 }
 
 // Both answers are the one outcome (the deadline aside, which a settle may not touch).
