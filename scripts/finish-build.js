@@ -19,6 +19,12 @@ writeFileSync(join(root, 'dist', 'index.mjs'), [
   `export const { ${names.join(', ')} } = cjs`,
   ''
 ].join('\n'))
+// Declarations written by hand (tsc reads them, but copies none to dist/).
+const lib = join(root, 'lib')
+for (const name of readdirSync(lib, { recursive: true, encoding: 'utf8' })) {
+  if (name.endsWith('.d.ts')) copyFileSync(join(lib, name), join(root, 'dist', name))
+}
+
 // TypeScript resolves the "import" condition here. A named import of the
 // CommonJS entry reads the same under node16, nodenext and bundler, where a
 // default import would mean module.exports in the first two and

@@ -3,7 +3,7 @@
 import { readdirSync } from 'node:fs'
 
 const library = readdirSync('lib', { recursive: true })
-  .filter(file => file.endsWith('.ts'))
+  .filter(file => file.endsWith('.ts') && !file.endsWith('.d.ts'))
   .map(file => `lib/${file}`)
 
 export default () => library

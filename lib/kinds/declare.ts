@@ -1,4 +1,4 @@
-import type { Static, TSchema } from '@sinclair/typebox'
+import type { SchemaStatic, WorkSchema } from '../schemas/static'
 import { checkDuration, modelListKind } from '../rules'
 import { InvalidOptionError, shown } from '../errors'
 
@@ -12,14 +12,14 @@ export const maxClaimBatch = 50
 const kDaemonWork = Symbol.for('fastify-model-list.daemonWork')
 const knownFields = new Set(['name', 'path', 'params', 'result', 'pendingTimeoutMs', 'runningTimeoutMs', 'retentionMs', 'coalesce', 'exclusive', 'claimBatch'])
 
-export interface DaemonWorkOptions<Name extends string, Params extends TSchema | undefined, Result extends TSchema, Batch extends number> {
+export interface DaemonWorkOptions<Name extends string, Params extends WorkSchema | undefined, Result extends WorkSchema, Batch extends number> {
   /** `[a-z][a-z0-9_]{0,31}`; 'model_list' is taken. The heartbeat answers it as `pending_<name>`. */
   name: Name
   /** Where its routes mount (one path segment); default: the name with '_' as '-'. */
   path?: string
-  /** The POST body, which the daemon receives; default: none. */
+  /** The POST body, which the daemon receives (a TypeBox schema, from @sinclair/typebox or typebox); default: none. */
   params?: Params
-  /** What a completed report carries. */
+  /** What a completed report carries (a TypeBox schema, from @sinclair/typebox or typebox). */
   result: Result
   /** Default: the plugin's. */
   pendingTimeoutMs?: number
@@ -36,7 +36,7 @@ export interface DaemonWorkOptions<Name extends string, Params extends TSchema |
 }
 
 /** A declared kind of daemon work, as `daemonWork` answers it. */
-export interface DaemonWork<Name extends string = string, Params extends TSchema | undefined = TSchema | undefined, Result extends TSchema = TSchema, Batch extends number = number> {
+export interface DaemonWork<Name extends string = string, Params extends WorkSchema | undefined = WorkSchema | undefined, Result extends WorkSchema = WorkSchema, Batch extends number = number> {
   readonly name: Name
   readonly path: string
   readonly params: Params
@@ -50,12 +50,12 @@ export interface DaemonWork<Name extends string = string, Params extends TSchema
 }
 
 /** The params a kind's POST takes and its daemon receives (undefined for a kind without). */
-export type WorkParams<Kind> = Kind extends DaemonWork<string, infer Params, TSchema, number>
-  ? Params extends TSchema ? Static<Params> : undefined
+export type WorkParams<Kind> = Kind extends DaemonWork<string, infer Params, WorkSchema, number>
+  ? Params extends WorkSchema ? SchemaStatic<Params> : undefined
   : never
 
 /** What a kind's completed report carries. */
-export type WorkResult<Kind> = Kind extends DaemonWork<string, TSchema | undefined, infer Result, number> ? Static<Result> : never
+export type WorkResult<Kind> = Kind extends DaemonWork<string, WorkSchema | undefined, infer Result, number> ? SchemaStatic<Result> : never
 
 /** One claimed request as the heartbeat hands it to the daemon. */
 export type PendingWorkItem<Kind> = WorkParams<Kind> extends undefined ? { id: string } : { id: string, params: WorkParams<Kind> }
@@ -73,7 +73,7 @@ export function operationName (name: string): string {
   return name.split('_').map(part => part.charAt(0).toUpperCase() + part.slice(1)).join('')
 }
 
-function isSchema (value: unknown): value is TSchema {
+function isSchema (value: unknown): value is WorkSchema {
   return typeof value === 'object' && value !== null && !Array.isArray(value)
 }
 
@@ -88,7 +88,7 @@ function optionalBoolean (name: string, value: unknown, fallback: boolean): bool
 }
 
 /** Declares a kind of daemon work; `register`'s `work` option takes it. Mistakes throw here, naming the field. */
-export function daemonWork<const Name extends string, Result extends TSchema, Params extends TSchema | undefined = undefined, const Batch extends number = 1> (
+export function daemonWork<const Name extends string, Result extends WorkSchema, Params extends WorkSchema | undefined = undefined, const Batch extends number = 1> (
   options: DaemonWorkOptions<Name, Params, Result, Batch>
 ): DaemonWork<Name, Params, Result, Batch> {
   if (typeof options !== 'object' || options === null) throw new InvalidOptionError('daemonWork needs an options object')

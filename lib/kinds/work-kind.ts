@@ -90,7 +90,10 @@ interface Report { status: 'completed' | 'failed', result?: unknown, error?: str
 /** A declared kind, its rules resolved against the plugin's. */
 export function declaredKind (declared: DaemonWork, base: WorkRules): Kind<WorkRequest> {
   const { name } = declared
-  const withParams = declared.params !== undefined
+  // Either TypeBox's schemas are JSON Schemas: ours compose them as such.
+  const params = declared.params as TSchema | undefined
+  const result = declared.result as TSchema
+  const withParams = params !== undefined
   return {
     name,
     path: declared.path,
@@ -99,11 +102,11 @@ export function declaredKind (declared: DaemonWork, base: WorkRules): Kind<WorkR
     exclusive: declared.exclusive,
     claimBatch: declared.claimBatch,
     schemas: {
-      create: declared.params ?? NoParams,
-      withoutBody: withoutBody(declared.params),
+      create: params ?? NoParams,
+      withoutBody: withoutBody(params),
       createBodyLimit: limits.reportBytes,
-      request: WorkRequest(declared.params, declared.result),
-      report: reportSchema(declared.result),
+      request: WorkRequest(params, result),
+      report: reportSchema(result),
       // Only an exclusive kind answers 409.
       createErrors: declared.exclusive ? { 409: busyAnswer } : {}
     },
