@@ -1,4 +1,5 @@
-// TypeScript CommonJS consumer.
+// A CommonJS file in an ESM project: this program reads both declaration
+// sets (the .d.ts for this file, the .d.mts for the .ts files beside it).
 import Fastify = require('fastify')
 import modelList = require('fastify-model-list')
 import client = require('fastify-model-list/client')
