@@ -172,9 +172,12 @@ suite('authorization: Redis', async (t, clock) => {
   if (!(await ready(t, needsRedis))) return null
   const client = connect()
   const prefix = uniquePrefix('authz')
+  const store = new RedisModelListStore({ redis: client, keyPrefix: prefix, now: clock.now })
   t.teardown(async () => {
+    // The store's own connections (its subscriber) are the store's to close: the plugin never closes a store it was given.
+    await store.close()
     await deleteKeys(client, prefix)
     client.disconnect()
   })
-  return { store: new RedisModelListStore({ redis: client, keyPrefix: prefix, now: clock.now }), redis: { client, prefix } }
+  return { store, redis: { client, prefix } }
 })
