@@ -133,6 +133,8 @@ t.test('Redis faults on a private redis-server', async t => {
     const redis = connect()
     await connected(redis)
     const store = new RedisModelListStore({ redis, keyPrefix: 'faults-hand-back' })
+    // A store given to the plugin is ours to close, with its own connections (subscriber, canary).
+    t.teardown(async () => await store.close())
     // The claim, and only the claim, meets a paused server: the probe said yes.
     const popPending = store.popPending.bind(store)
     let pauseNext = true

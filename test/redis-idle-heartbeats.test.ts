@@ -175,12 +175,20 @@ const post = async (app: FastifyInstance, runtimeId: string): Promise<string> =>
   return (response.json() as { id: string }).id
 }
 
-/** Makes `b` remember `runtimeId` as idle (a heartbeat probes, the next one sends nothing). */
+/**
+ * Makes `b` remember `runtimeId` as idle (a heartbeat probes, the next one sends nothing).
+ * On a loaded machine a canary can be heard late, which rightly drops what the replica
+ * remembered; the precondition is then set up again, a few times at most.
+ */
 async function idleOn (t: Test, b: Replica, runtimeId: string): Promise<void> {
-  t.equal(await heartbeat(b.app, runtimeId), null, `${runtimeId}: nothing to claim (probed)`)
-  const before = b.sent()
-  t.equal(await heartbeat(b.app, runtimeId), null, `${runtimeId}: nothing to claim (remembered)`)
-  t.equal(b.sent() - before, 0, `${runtimeId}: the second idle heartbeat sent no command`)
+  let quiet = false
+  for (let attempt = 0; attempt < 5 && !quiet; attempt++) {
+    t.equal(await heartbeat(b.app, runtimeId), null, `${runtimeId}: nothing to claim (probed)`)
+    const before = b.sent()
+    t.equal(await heartbeat(b.app, runtimeId), null, `${runtimeId}: nothing to claim (remembered)`)
+    quiet = b.sent() - before === 0
+  }
+  t.ok(quiet, `${runtimeId}: an idle heartbeat after the probe sent no command`)
 }
 
 /** The coherence checks, on a Redis or a Cluster: `kill` kills every subscriber connection. */
