@@ -11,6 +11,8 @@ import { MemoryWorkStore } from '../lib/store/memory'
 import { Clock } from './helpers/clock'
 import { catalog } from './helpers/contract'
 import { buildHost, spyStore, type Host } from './helpers/host'
+import fastJson from 'fast-json-stringify'
+import { ModelListRequest as ModelListRequestSchema } from '../lib/schemas'
 
 const base = '/api'
 
@@ -371,6 +373,44 @@ t.test('catalog cache through the routes', async t => {
     t.equal(res.statusCode, 200)
     t.equal(res.json().status, 'pending', 'a miss: the daemon is asked')
     t.same(await s.claim(), { id: res.json().id })
+  })
+
+  t.test('a cache answer sends the stored catalog as stored: never parsed, the same bytes', async t => {
+    const s = await picker(t)
+    // Fields out of the schema's order, and one it does not know (dropped on the way in).
+    await s.discover('rt-1', [{ label: 'B "quoted"', id: 'b', extra: 1, default: true, provider: 'x' }, ...catalog])
+    const stored = internals(s.scope.modelListStore).catalogs.byRuntime.get('rt-1')?.result as string
+    const head = '{"supported":true,"models":'
+    t.ok(stored.startsWith(head), 'stored as the answer writes it')
+    const models = stored.slice(head.length, -1)
+    const parsed: string[] = []
+    const parse = JSON.parse
+    JSON.parse = ((text: string, reviver?: Parameters<typeof JSON.parse>[1]) => { parsed.push(String(text)); return parse(text, reviver) }) as typeof JSON.parse
+    let res
+    try {
+      res = await s.post()
+    } finally {
+      JSON.parse = parse
+    }
+    t.notOk(parsed.some(text => text.includes('"models"') || text.includes('"label"')), 'the catalog is not parsed')
+    t.equal(res.headers['content-type'], 'application/json; charset=utf-8')
+    t.ok(res.body.includes(`"models":${models},`), 'the bytes served are the bytes stored')
+    t.equal(res.body, fastJson(ModelListRequestSchema)(res.json()), 'and the answer is what writing it whole would give')
+    const body = res.json<ModelListRequest>()
+    t.same(body.models, [{ id: 'b', label: 'B "quoted"', provider: 'x', default: true }, ...catalog])
+    t.equal(body.cached, true)
+  })
+
+  t.test('a catalog written otherwise (complete(), an older version) is parsed and written again', async t => {
+    const s = await picker(t)
+    await s.discover()
+    const catalogs = internals(s.scope.modelListStore).catalogs.byRuntime
+    ;(catalogs.get('rt-1') as { result: string }).result = JSON.stringify({ models: catalog, supported: true })
+    const res = await s.post()
+    t.same(res.json<ModelListRequest>().models, catalog)
+    t.equal(res.json().cached, true)
+    ;(catalogs.get('rt-1') as { result: string }).result = '{"supported":true,"models":5}'
+    t.equal((await s.post()).json().status, 'pending', 'one that is not a list is a miss')
   })
 
   t.test('catalogCache: false', async t => {

@@ -2,7 +2,7 @@ import { WorkBusyError } from '../errors'
 import { lifecycleChannel, type LifecycleEvent, type LifecycleMessage } from '../diagnostics'
 import type { Engine } from '../store/features'
 import type { CatalogAction, OpenRequest, Outcome, WorkRecord } from '../store/contract'
-import type { Kind } from './kind'
+import type { Kind, WrittenAnswer } from './kind'
 
 /**
  * One kind's face of the engine: what the routes, the heartbeat and the typed
@@ -16,9 +16,10 @@ export class Face<Wire = unknown> {
   /**
    * Queues a request (joining, refusing or answering from the cache, as the
    * store decides in one step); answers it on the wire and whether work was
-   * queued. An exclusive kind with a request in flight throws a 409 naming it.
+   * queued (a cache answer may come already written). An exclusive kind with a
+   * request in flight throws a 409 naming it.
    */
-  async open (runtimeId: string, request: OpenRequest): Promise<{ answer: Wire, queued: boolean }> {
+  async open (runtimeId: string, request: OpenRequest): Promise<{ answer: Wire | WrittenAnswer, queued: boolean }> {
     const { kind, engine } = this
     const opened = await engine.open(kind.rules, runtimeId, request)
     if ('busy' in opened) {

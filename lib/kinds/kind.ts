@@ -3,6 +3,24 @@ import type { WorkRules } from '../rules'
 import type { WithoutBody } from '../routes/create-body'
 import type { CachedResult, CatalogAction, OpenRequest, Outcome, WorkRecord } from '../store/contract'
 
+/** An answer already written as JSON (a cache answer around the stored bytes): the route sends it as is. */
+export class WrittenAnswer {
+  constructor (readonly id: string, private readonly parts: string[]) {}
+
+  /**
+   * The answer's bytes, written once into one buffer: joining a large stored
+   * catalog into a new string first would cost a second copy of it per answer.
+   */
+  bytes (): Buffer {
+    let length = 0
+    for (const part of this.parts) length += Buffer.byteLength(part)
+    const bytes = Buffer.allocUnsafe(length)
+    let at = 0
+    for (const part of this.parts) at += bytes.write(part, at)
+    return bytes
+  }
+}
+
 /** What documentation tools read off one route. */
 export interface RouteDoc {
   operationId: string
@@ -43,8 +61,8 @@ export interface Kind<Wire = unknown> {
   openRequest(body: unknown): OpenRequest
   /** A stored record on the wire. */
   toWire(record: WorkRecord): Wire
-  /** A cache answer on the wire, or null when the cached result cannot be read (a miss); a kind without a cache has none. */
-  cacheAnswer?(runtimeId: string, cached: CachedResult): Wire | null
+  /** A cache answer on the wire (or already written), or null when the cached result cannot be read (a miss); a kind without a cache has none. */
+  cacheAnswer?(runtimeId: string, cached: CachedResult): Wire | WrittenAnswer | null
   /** What a report body does: its outcome, and what an accepted one does to the cache. */
   report(body: unknown): { outcome: Outcome, cache: CatalogAction }
   /** What the heartbeat hands the daemon for the records it claimed. */

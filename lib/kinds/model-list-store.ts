@@ -52,7 +52,8 @@ export class ModelListOnWorkStore implements ModelListStore {
   async create (runtimeId: string, options?: { coalesce?: boolean }): Promise<ModelListRequest> {
     checkId('runtimeId', runtimeId)
     const { answer } = await this.face.open(runtimeId, { coalesce: options?.coalesce === true, exclusive: false, useCache: false })
-    return answer
+    // Never a cache answer (useCache: false), so never one already written.
+    return answer as ModelListRequest
   }
 
   async get (runtimeId: string, requestId: string): Promise<ModelListRequest | null> {

@@ -1,8 +1,10 @@
-import { CreateBody, limits, ModelListReport, ModelListRequest, type ModelEntry } from '../schemas'
+import { Type } from '@sinclair/typebox'
+import fastJson from 'fast-json-stringify'
+import { CreateBody, limits, ModelEntry, ModelListReport, ModelListRequest } from '../schemas'
 import { newId } from '../ids'
 import type { WorkRules } from '../rules'
 import type { CachedResult, CatalogAction, Outcome, WorkRecord } from '../store/contract'
-import { truncate, unexplainedFailure, type Kind } from './kind'
+import { truncate, unexplainedFailure, WrittenAnswer, type Kind } from './kind'
 
 // The model list: the first kind of work, built in. Its codec maps stored
 // records to today's wire shapes, and decides what a report does to the catalog.
@@ -31,6 +33,21 @@ export function completed (result: ModelListResult): Outcome {
   return { status: 'completed', result: JSON.stringify(stored) }
 }
 
+// A validated report's models are written once, as the picker's answer writes
+// them (the response schema's serializer, field order included), behind a head
+// no other writer uses: a cache answer splices those bytes in as they are.
+const writeModels = fastJson(Type.Array(ModelEntry))
+const writeRequest = fastJson(ModelListRequest)
+const writtenHead = '{"supported":true,"models":'
+const modelsSlot = '"models":[]'
+
+/** A validated report's completion, its models written as the answer writes them (so its catalog is sent as stored). */
+export function writtenCompleted (result: ModelListResult): Outcome {
+  let json = `{"supported":${String(result.supported)},"models":${writeModels(result.models)}`
+  if (result.fallback !== undefined) json += `,"fallback":${String(result.fallback)}`
+  return { status: 'completed', result: `${json}}` }
+}
+
 export function toRequest (record: WorkRecord): ModelListRequest {
   const request: ModelListRequest = {
     id: record.id,
@@ -50,27 +67,41 @@ export function toRequest (record: WorkRecord): ModelListRequest {
   return request
 }
 
-/** A cache answer: completed, stamped when the catalog was stored, under a fresh id nobody polls; null when unreadable. */
-export function cachedRequest (runtimeId: string, cached: CachedResult): ModelListRequest | null {
-  let result: Partial<ModelListResult>
-  try {
-    result = JSON.parse(cached.result) as Partial<ModelListResult>
-    if (!Array.isArray(result.models)) return null
-  } catch {
-    return null
-  }
+/**
+ * A cache answer: completed, stamped when the catalog was stored, under a fresh
+ * id nobody polls; null when unreadable. A catalog a validated report wrote is
+ * spliced into the answer as stored, never parsed; any other (written by
+ * `complete()`, or by an older version) is parsed and written again.
+ */
+export function cachedRequest (runtimeId: string, cached: CachedResult): ModelListRequest | WrittenAnswer | null {
+  const { result: stored } = cached
   const at = new Date(cached.storedAt).toISOString()
-  return {
+  const answer: ModelListRequest = {
     id: newId(),
     runtime_id: runtimeId,
     status: 'completed',
-    models: result.models,
-    supported: result.supported !== false,
+    models: [],
+    supported: true,
     created_at: at,
     updated_at: at,
     cached: true,
     cached_at: at
   }
+  if (stored.startsWith(writtenHead) && stored.endsWith(']}')) {
+    const envelope = writeRequest(answer)
+    const slot = envelope.indexOf(modelsSlot) + modelsSlot.length - 2
+    return new WrittenAnswer(answer.id, [envelope.slice(0, slot), stored.slice(writtenHead.length, -1), envelope.slice(slot + 2)])
+  }
+  let result: Partial<ModelListResult>
+  try {
+    result = JSON.parse(stored) as Partial<ModelListResult>
+    if (!Array.isArray(result.models)) return null
+  } catch {
+    return null
+  }
+  answer.models = result.models
+  answer.supported = result.supported !== false
+  return answer
 }
 
 export interface ModelListKindOptions {
@@ -128,7 +159,7 @@ export function modelListKind (rules: WorkRules, { coalesce, useCache }: ModelLi
         supported: report.supported ?? true,
         ...(report.fallback !== undefined && { fallback: report.fallback })
       }
-      return { outcome: completed(result), cache: catalogAction(result) }
+      return { outcome: writtenCompleted(result), cache: catalogAction(result) }
     },
     pending: ([claimed]) => ({ id: claimed.id })
   }

@@ -3,6 +3,7 @@ import type { Static } from '@sinclair/typebox'
 import { PollQuery, ReportAck, RequestParams, RuntimeParams, limits } from '../schemas'
 import { RequestNotFoundError, RuntimeNotFoundError } from '../errors'
 import type { Face } from '../kinds/face'
+import { WrittenAnswer } from '../kinds/kind'
 import type { HeldPolls } from './held-polls'
 import { compileStrict } from './validator'
 import { validationError } from './validation-error'
@@ -72,7 +73,10 @@ export async function kindRoutes (app: FastifyInstance, options: KindRouteOption
     // Before the cache: an offline runtime answers 503 even with a catalog.
     await findRuntime(options, request, reply, runtimeId, true)
     const opened = await callStore(options, reply, 'create', async () => await face.open(runtimeId, kind.openRequest(request.body)))
-    return opened.answer
+    const { answer } = opened
+    // A cache answer written around the stored catalog: its bytes as they are, not parsed nor written again.
+    if (answer instanceof WrittenAnswer) return await reply.type('application/json; charset=utf-8').send(answer.bytes())
+    return answer
   })
 
   app.get<{ Params: Params, Querystring: Static<typeof PollQuery> }>(`${base}/:requestId`, {

@@ -5,6 +5,7 @@ import type { ModelListRequest } from '../../lib/schemas'
 import { ModelListOnWorkStore, type ModelListStore } from '../../lib/kinds/model-list-store'
 import { modelListKind } from '../../lib/kinds/model-list'
 import { Face } from '../../lib/kinds/face'
+import { WrittenAnswer } from '../../lib/kinds/kind'
 import { Engine } from '../../lib/store/features'
 import type { Backend, StoreOptions } from './backends'
 import { Clock } from './clock'
@@ -51,7 +52,8 @@ export function pickerOf (store: ModelListStore): Picker {
     face,
     open: async (runtimeId, { coalesce, useCache }) => {
       const { answer, queued } = await face.open(runtimeId, { coalesce, exclusive: false, useCache })
-      return { request: answer, queued }
+      // A cache answer already written is read back as a client would.
+      return { request: answer instanceof WrittenAnswer ? JSON.parse(answer.bytes().toString()) as ModelListRequest : answer, queued }
     },
     msUntilDeadline: async request => {
       const record = await face.get(request.runtime_id, request.id)
