@@ -47,6 +47,7 @@ t.test('after a reconnect: subscribes again, and tells once Redis confirms it', 
   const listening = s.listening()
   connection.subscribes[0].resolve()
   await listening
+  connection.emit('close')
   connection.emit('ready')
   t.equal(connection.subscribes.length, 2, 'subscribed again')
   await turn()
@@ -54,6 +55,18 @@ t.test('after a reconnect: subscribes again, and tells once Redis confirms it', 
   connection.subscribes[1].resolve()
   await turn()
   t.equal(told(), 1, 'once it does')
+  s.close()
+})
+
+t.test('regression: held polls woken twice on ioredis-mock (its first ready came after the first subscribe was confirmed)', async t => {
+  const { connection, subscriber: s, told } = subscriber()
+  const listening = s.listening()
+  connection.subscribes[0].resolve()
+  await listening
+  connection.emit('ready')
+  await turn()
+  t.equal(connection.subscribes.length, 1, 'a ready with no close before it is no reconnect: nothing subscribed again')
+  t.equal(told(), 0, 'and nothing told')
   s.close()
 })
 
@@ -85,6 +98,7 @@ t.test('nothing once closed', async t => {
   const listening = s.listening()
   connection.subscribes[0].resolve()
   await listening
+  connection.emit('close')
   connection.emit('ready')
   s.close()
   connection.subscribes[1].resolve()

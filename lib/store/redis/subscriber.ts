@@ -66,6 +66,8 @@ export class Subscriber {
   private readonly onResubscribed: (() => void) | undefined
   // Set once the first subscribe is confirmed: only later ones are re-subscriptions.
   private everSubscribed = false
+  // The connection closed after that first subscribe: its next 'ready' is a reconnect.
+  private dropped = false
 
   constructor (options: SubscriberOptions) {
     this.redis = options.redis
@@ -101,7 +103,14 @@ export class Subscriber {
       // Back after a reconnect (a restart, CLIENT KILL), or a Cluster node
       // gone (the subscriber moves to another one): subscribe again ourselves
       // and, once Redis confirms it, tell.
-      connection.on('ready', () => { this.resubscribe() })
+      // A 'ready' counts only after a 'close': a client (ioredis-mock) may confirm the
+      // first SUBSCRIBE before its first 'ready', which is no reconnect.
+      connection.on('close', () => { if (this.everSubscribed) this.dropped = true })
+      connection.on('ready', () => {
+        if (!this.dropped) return
+        this.dropped = false
+        this.resubscribe()
+      })
       connection.on('-node', () => { setImmediate(() => { this.resubscribe() }) })
     }
     await (this.subscribed ?? this.subscribe())
