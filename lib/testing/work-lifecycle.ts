@@ -125,7 +125,8 @@ export async function lifecycleChecks (check: Check): Promise<void> {
     const never = await b.queue({ skill: 'c' })
     b.clock.advance(durations.pendingTimeoutMs + 1)
     told(b, 'the read that applies a pending timeout tells it', await b.store.get(b.rules, b.rt, never), { timedOut: 'pending' })
-    b.e.same('the next read applies nothing', (await b.store.get(b.rules, b.rt, never))?.change?.timedOut, undefined)
+    const next = { ...(await b.store.get(b.rules, b.rt, never)) }
+    b.e.same('the next read applies nothing', { status: next.status, timedOut: { ...next.change }.timedOut }, { status: 'timeout', timedOut: undefined })
     const lost = await b.queue({ skill: 'd' })
     await b.claim(1)
     b.clock.advance(durations.runningTimeoutMs + 1)
