@@ -43,10 +43,22 @@ const maxKinds = 30
 /** A probe sent while nothing is trusted: its answer is never remembered. */
 export const untrusted = -1
 
+// One remembered runtime, on a list from least to most recently used.
+interface Entry {
+  runtimeId: string
+  bits: number
+  older: Entry | null
+  newer: Entry | null
+}
+
 export class IdleRuntimes {
   private readonly maxRuntimes: number
-  // Insertion order is recency: a hit moves its runtime to the end.
-  private readonly idle = new Map<string, number>()
+  // A hit relinks its entry as the newest: the map is only written when a
+  // runtime is remembered or forgotten (a Map's delete and set per hit cost
+  // the heartbeat more than the rest of its probe).
+  private readonly idle = new Map<string, Entry>()
+  private oldest: Entry | null = null
+  private newest: Entry | null = null
   private readonly kindBits = new Map<string, number>()
   // The runtimes signalled (or a change of trust) at each of the last generations.
   private readonly ring: Array<string | null> = new Array<string | null>(ringSize).fill(everyRuntime)
@@ -77,24 +89,28 @@ export class IdleRuntimes {
   distrust (): void {
     this.trustedNow = false
     this.idle.clear()
+    this.oldest = this.newest = null
     this.mark(everyRuntime)
   }
 
   /** Work became claimable for `runtimeId` (any kind): forget it, and void its probes in flight. */
   signal (runtimeId: string): void {
-    this.idle.delete(runtimeId)
+    const entry = this.idle.get(runtimeId)
+    if (entry !== undefined) this.forget(entry)
     this.mark(runtimeId)
   }
 
   /** Whether every one of `kinds` is known idle for the runtime; a hit makes it the most recently used. */
   idleFor (runtimeId: string, kinds: readonly string[]): boolean {
     if (!this.trustedNow) return false
-    const known = this.idle.get(runtimeId)
-    if (known === undefined) return false
+    const entry = this.idle.get(runtimeId)
+    if (entry === undefined) return false
     const wanted = this.bits(kinds, false)
-    if (wanted === 0 || (known & wanted) !== wanted) return false
-    this.idle.delete(runtimeId)
-    this.idle.set(runtimeId, known)
+    if (wanted === 0 || (entry.bits & wanted) !== wanted) return false
+    if (entry !== this.newest) {
+      this.unlink(entry)
+      this.append(entry)
+    }
     return true
   }
 
@@ -113,12 +129,38 @@ export class IdleRuntimes {
     const wanted = this.bits(kinds, true)
     if (wanted === 0) return
     const known = this.idle.get(runtimeId)
-    if (known !== undefined) this.idle.delete(runtimeId)
-    this.idle.set(runtimeId, (known ?? 0) | wanted)
-    if (this.idle.size > this.maxRuntimes) {
-      // The least recently used: the first in insertion order.
-      this.idle.delete(this.idle.keys().next().value as string)
+    if (known !== undefined) {
+      known.bits |= wanted
+      this.unlink(known)
+      this.append(known)
+      return
     }
+    const entry: Entry = { runtimeId, bits: wanted, older: null, newer: null }
+    this.idle.set(runtimeId, entry)
+    this.append(entry)
+    // The least recently used goes first.
+    if (this.idle.size > this.maxRuntimes) this.forget(this.oldest as Entry)
+  }
+
+  private forget (entry: Entry): void {
+    this.idle.delete(entry.runtimeId)
+    this.unlink(entry)
+  }
+
+  private unlink (entry: Entry): void {
+    const { older, newer } = entry
+    if (older === null) this.oldest = newer
+    else older.newer = newer
+    if (newer === null) this.newest = older
+    else newer.older = older
+    entry.older = entry.newer = null
+  }
+
+  private append (entry: Entry): void {
+    entry.older = this.newest
+    if (this.newest === null) this.oldest = entry
+    else this.newest.newer = entry
+    this.newest = entry
   }
 
   private mark (runtimeId: string | null): void {
