@@ -3,7 +3,7 @@
 // across three replicas, on one memory store object they share and on one
 // Redis (the idle runtime cache on; subscriber connections killed mid-run). The seed is printed
 // first; the same seed replays the same choices:
-//   FML_SOAK_SEED=<seed> npx tap test/soak-kinds.test.ts   (FML_SOAK_OPS=<n> for a longer run)
+//   FML_SOAK_SEED=<seed or random> npx tap test/soak-kinds.test.ts   (FML_SOAK_OPS=<n> for a longer run)
 import t, { type Test } from 'tap'
 import Fastify, { type FastifyInstance } from 'fastify'
 import Redis from 'ioredis'
@@ -15,7 +15,7 @@ import { countFrom, seedFrom } from './helpers/random'
 import { deleteKeys, needsRedis, ready, uniquePrefix } from './helpers/redis'
 import { soakKinds, soakTimeouts, soakWork, type KindsSoakConfig, type KindsSoakReport } from './helpers/soak-kinds'
 
-const seed = seedFrom('FML_SOAK_SEED')
+const seed = seedFrom('FML_SOAK_SEED', 31415)
 const operations = countFrom('FML_SOAK_OPS', 5_000)
 const replicaCount = 3
 // Wall-clock bounds are not what the soak is about: a loaded CI machine must not turn into a 503.
