@@ -70,26 +70,190 @@ t.test('regression: held polls woken twice on ioredis-mock (its first ready came
   s.close()
 })
 
-t.test('a Cluster node gone: subscribes again after the client picked its new subscriber node; a failed one is tried again', async t => {
-  mock.timers.enable({ apis: ['setTimeout'] })
-  t.teardown(() => { mock.timers.reset() })
-  const { connection, subscriber: s, told } = subscriber()
+/** A Cluster's subscriber node connection (an ioredis `Redis`). */
+class Node extends EventEmitter {
+  constructor (public status = 'connecting') { super() }
+  ready (): void {
+    this.status = 'ready'
+    this.emit('ready')
+  }
+}
+
+/** A Cluster connection double: SUBSCRIBE as above, and the node its subscriber listens on now. */
+class ClusterConnection extends Connection {
+  readonly isCluster = true
+  node: Node | null = new Node('ready')
+  readonly subscriber = { getInstance: () => this.node }
+  /** The node dies: ioredis's own 'end' listener (added first) picks the next one, then ours hear it. */
+  moveTo (next: Node | null): void {
+    const old = this.node as Node
+    this.node = next
+    old.status = 'end'
+    old.emit('end')
+  }
+}
+
+function clusterSubscriber (): { connection: ClusterConnection, subscriber: Subscriber, told: () => number } {
+  const connection = new ClusterConnection()
+  let told = 0
+  const redis = { duplicate: () => connection } as unknown as RedisClient
+  const made = new Subscriber({ redis, channels: { settled: 's', queued: 'q' }, signals: new Signals(), onResubscribed: () => { told++ } })
+  return { connection, subscriber: made, told: () => told }
+}
+
+async function subscribed (connection: Connection, s: Subscriber): Promise<void> {
   const listening = s.listening()
   connection.subscribes[0].resolve()
   await listening
-  connection.emit('-node')
-  t.equal(connection.subscribes.length, 1, 'not during the event: the client moves its subscriber after it')
+}
+
+t.test('regression: held polls slept through a Cluster failover (the subscriber moved to another node without a ready of the Cluster): subscribed again on the new node once ready, then told', async t => {
+  const { connection, subscriber: s, told } = clusterSubscriber()
+  await subscribed(connection, s)
+  const next = new Node()
+  connection.moveTo(next)
   await turn()
-  t.equal(connection.subscribes.length, 2, 'then subscribed again')
+  t.equal(connection.subscribes.length, 1, 'not before the new node connection is ready')
+  next.ready()
+  t.equal(connection.subscribes.length, 2, 'subscribed again once it is')
+  t.equal(told(), 0, 'not before Redis confirms')
+  connection.subscribes[1].resolve()
+  await turn()
+  t.equal(told(), 1, 'told once it does')
+  next.emit('ready')
+  await turn()
+  t.equal(connection.subscribes.length, 2, 'a node connection is followed once')
+  s.close()
+})
+
+t.test('a new subscriber node that is dead too: followed on to the next one, told once', async t => {
+  const { connection, subscriber: s, told } = clusterSubscriber()
+  await subscribed(connection, s)
+  const dead = new Node()
+  connection.moveTo(dead)
+  await turn()
+  const next = new Node('ready')
+  connection.moveTo(next)
+  await turn()
+  t.equal(connection.subscribes.length, 2, 'a node connection ready when looked at: subscribed again at once')
+  dead.emit('ready')
+  t.equal(connection.subscribes.length, 2, 'a ready of a node no longer followed is nothing')
+  connection.subscribes[1].resolve()
+  await turn()
+  t.equal(told(), 1)
+  s.close()
+})
+
+t.test('no node to move to until one is discovered (+node): followed then', async t => {
+  const { connection, subscriber: s, told } = clusterSubscriber()
+  await subscribed(connection, s)
+  connection.moveTo(null)
+  await turn()
+  connection.emit('-node')
+  await turn()
+  t.equal(connection.subscribes.length, 1, 'nothing to follow')
+  connection.node = new Node('ready')
+  connection.emit('+node')
+  await turn()
+  t.equal(connection.subscribes.length, 2, 'subscribed on the node it found')
+  connection.subscribes[1].resolve()
+  await turn()
+  t.equal(told(), 1)
+  s.close()
+})
+
+t.test('a Cluster node gone that was not the subscriber\'s: nothing subscribed again, nothing told', async t => {
+  const { connection, subscriber: s, told } = clusterSubscriber()
+  const listening = s.listening()
+  connection.emit('-node')
+  await turn()
+  connection.subscribes[0].resolve()
+  await listening
+  connection.emit('-node')
+  connection.emit('+node')
+  await turn()
+  t.equal(connection.subscribes.length, 1)
+  t.equal(told(), 0)
+  s.close()
+})
+
+t.test('the subscriber node moving before the first subscribe is confirmed: that subscribe is all', async t => {
+  const { connection, subscriber: s, told } = clusterSubscriber()
+  const listening = s.listening()
+  connection.moveTo(new Node('ready'))
+  connection.emit('-node')
+  await turn()
+  t.equal(connection.subscribes.length, 1)
+  connection.subscribes[0].resolve()
+  await listening
+  await turn()
+  t.equal(connection.subscribes.length, 1, 'the node it moved to is the one followed from then on')
+  t.equal(told(), 0)
+  s.close()
+})
+
+t.test('a subscribe again that fails (the new node died meanwhile) is tried again 250 ms later, three times at most', async t => {
+  mock.timers.enable({ apis: ['setTimeout'] })
+  t.teardown(() => { mock.timers.reset() })
+  const { connection, subscriber: s, told } = clusterSubscriber()
+  await subscribed(connection, s)
+  connection.moveTo(new Node('ready'))
+  await turn()
+  t.equal(connection.subscribes.length, 2)
   connection.subscribes[1].reject(new Error('Connection is closed.'))
   await turn()
   t.equal(told(), 0, 'not told for a subscribe that failed')
+  mock.timers.tick(249)
   t.equal(connection.subscribes.length, 2, 'not at once')
-  mock.timers.tick(250)
+  mock.timers.tick(1)
   t.equal(connection.subscribes.length, 3, 'tried again 250 ms later')
-  connection.subscribes[2].resolve()
+  for (const attempt of [3, 4]) {
+    connection.subscribes[attempt - 1].reject(new Error('Connection is closed.'))
+    await turn()
+    mock.timers.tick(250)
+  }
+  t.equal(connection.subscribes.length, 5, 'three tries after the first')
+  connection.subscribes[4].reject(new Error('Connection is closed.'))
   await turn()
-  t.equal(told(), 1)
+  mock.timers.tick(1_000)
+  t.equal(connection.subscribes.length, 5, 'then no more (the next node move subscribes again)')
+  t.equal(told(), 0)
+  s.close()
+})
+
+t.test('a retry due after close: nothing', async t => {
+  mock.timers.enable({ apis: ['setTimeout'] })
+  t.teardown(() => { mock.timers.reset() })
+  const { connection, subscriber: s, told } = clusterSubscriber()
+  await subscribed(connection, s)
+  connection.moveTo(new Node('ready'))
+  await turn()
+  connection.subscribes[1].reject(new Error('Connection is closed.'))
+  await turn()
+  s.close()
+  mock.timers.tick(250)
+  t.equal(connection.subscribes.length, 2)
+  t.equal(told(), 0)
+})
+
+t.test('the subscriber node moving after close: nothing', async t => {
+  const { connection, subscriber: s, told } = clusterSubscriber()
+  await subscribed(connection, s)
+  s.close()
+  connection.moveTo(new Node('ready'))
+  await turn()
+  t.equal(connection.subscribes.length, 1)
+  t.equal(told(), 0)
+})
+
+t.test('a client without a subscriber node to look at (not ioredis): nothing to follow', async t => {
+  const { connection, subscriber: s, told } = clusterSubscriber()
+  ;(connection.subscriber as { getInstance?: unknown }).getInstance = undefined
+  await subscribed(connection, s)
+  connection.emit('-node')
+  await turn()
+  t.equal(connection.subscribes.length, 1)
+  t.equal(told(), 0)
   s.close()
 })
 

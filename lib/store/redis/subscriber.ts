@@ -2,17 +2,23 @@ import type { FastifyBaseLogger } from 'fastify'
 import type { RedisClient } from './client'
 import type { Signals } from '../signals'
 
+/** A Cluster's connection to the one node its subscriber listens on (an ioredis `Redis`). */
+interface NodeConnection {
+  status?: string
+  once(event: 'ready' | 'end', listener: () => void): unknown
+}
+
 /** What the subscriber needs of its connection (an ioredis `Redis` or `Cluster`, duplicated). */
 interface Connection {
   on(event: 'error', listener: (error: Error) => void): unknown
   on(event: 'message', listener: (channel: string, message: string) => void): unknown
-  on(event: 'ready' | 'close' | '-node', listener: () => void): unknown
+  on(event: 'ready' | 'close' | '-node' | '+node', listener: () => void): unknown
   subscribe(...channels: string[]): Promise<unknown>
   disconnect(): void
   status?: string
   isCluster?: boolean
   /** A Cluster's subscriber (ioredis): the node connection signals arrive on now. */
-  subscriber?: { getInstance?: () => { status?: string } | null | undefined }
+  subscriber?: { getInstance?: () => NodeConnection | null | undefined }
 }
 
 /** What the idle runtime cache hears of the signal path. */
@@ -68,6 +74,8 @@ export class Subscriber {
   private everSubscribed = false
   // The connection closed after that first subscribe: its next 'ready' is a reconnect.
   private dropped = false
+  // A Cluster: the node connection the subscriber listened on when last looked at.
+  private followed: NodeConnection | undefined
 
   constructor (options: SubscriberOptions) {
     this.redis = options.redis
@@ -100,9 +108,8 @@ export class Subscriber {
         // A first SUBSCRIBE that failed (Redis was down) is sent again now.
         if (this.subscribed === undefined) this.subscribe().catch(error => this.failed(error))
       })
-      // Back after a reconnect (a restart, CLIENT KILL), or a Cluster node
-      // gone (the subscriber moves to another one): subscribe again ourselves
-      // and, once Redis confirms it, tell.
+      // Back after a reconnect (a restart, CLIENT KILL): subscribe again
+      // ourselves and, once Redis confirms it, tell.
       // A 'ready' counts only after a 'close': a client (ioredis-mock) may confirm the
       // first SUBSCRIBE before its first 'ready', which is no reconnect.
       connection.on('close', () => { if (this.everSubscribed) this.dropped = true })
@@ -111,7 +118,12 @@ export class Subscriber {
         this.dropped = false
         this.resubscribe()
       })
-      connection.on('-node', () => { setImmediate(() => { this.resubscribe() }) })
+      // A Cluster moves its subscriber to another node without a word (its
+      // node died, or left the slots map): the node connection is followed.
+      // The client picks the new one after these events, so we look after it.
+      const look = (): void => { setImmediate(() => { this.follow() }) }
+      connection.on('-node', look)
+      connection.on('+node', look)
     }
     await (this.subscribed ?? this.subscribe())
   }
@@ -131,22 +143,45 @@ export class Subscriber {
   }
 
   private async subscribe (): Promise<void> {
-    const subscribed = this.subscribed = (this.connection as Connection).subscribe(...this.channelList()).then(() => { this.everSubscribed = true }, (error: unknown) => {
+    const subscribed = this.subscribed = (this.connection as Connection).subscribe(...this.channelList()).then(() => {
+      this.everSubscribed = true
+      this.follow()
+    }, (error: unknown) => {
       if (this.subscribed === subscribed) this.subscribed = undefined
       throw error
     })
     await subscribed
   }
 
-  /** After the first subscribe: subscribes again (Redis takes a channel twice as once), then onResubscribed. */
+  /** After the first subscribe (only then called): subscribes again (Redis takes a channel twice as once), then onResubscribed. */
   private resubscribe (retries = 3): void {
-    if (!this.everSubscribed || this.closed) return
+    if (this.closed) return
     ;(this.connection as Connection).subscribe(...this.channelList()).then(() => {
       if (!this.closed) this.onResubscribed?.()
     }, (error: unknown) => {
       this.failed(error)
       if (retries > 0) setTimeout(() => { this.resubscribe(retries - 1) }, resubscribeRetryMs).unref()
     })
+  }
+
+  /**
+   * A Cluster's subscriber node connection, followed from the first confirmed
+   * subscribe on. When it ends (its node died: no reconnect), ioredis picks
+   * another node and subscribes the channels there; once that connection is
+   * ready we subscribe again (confirmed after ioredis's own) and tell, so
+   * every held poll reads once more: what was published meanwhile is lost.
+   */
+  private follow (): void {
+    if (this.closed || !this.everSubscribed) return
+    const node = (this.connection as Connection).subscriber?.getInstance?.() ?? undefined
+    if (node === undefined || node === this.followed) return
+    const moved = this.followed !== undefined
+    this.followed = node
+    // ioredis's own 'end' listener (added first) picks the next node; we look after it.
+    node.once('end', () => { setImmediate(() => { this.follow() }) })
+    if (!moved) return
+    if (node.status === 'ready') this.resubscribe()
+    else node.once('ready', () => { if (this.followed === node) this.resubscribe() })
   }
 
   private hear (channel: string, message: string): void {

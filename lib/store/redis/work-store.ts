@@ -14,6 +14,7 @@ import { defineScripts, type Scripts } from './scripts'
 import { Subscriber } from './subscriber'
 import { IdleRuntimes, resolveIdleRuntimeCache, type IdleRuntimeCacheOptions } from './idle-runtimes'
 import { Canary } from './canary'
+import { FailoverWatch } from './failover-watch'
 import { none } from '../nothing'
 
 export interface RedisWorkStoreOptions {
@@ -68,6 +69,8 @@ export class RedisWorkStore implements WorkStore {
   private readonly settledChannel: string
   private readonly signals = new Signals()
   private readonly subscriber: Subscriber
+  // A Cluster master lost: what it published last may never have gone out.
+  private readonly failoverWatch: FailoverWatch
   private readonly replicaWait: ReplicaWait | undefined
   // Runtimes whose probe found nothing, trusted while the canary proves the
   // subscriber hears every signal; null when the cache is off.
@@ -128,6 +131,8 @@ export class RedisWorkStore implements WorkStore {
     }
     // Signals published while the subscriber was away are lost: every held poll reads once more.
     this.subscriber = new Subscriber({ redis, channels: { settled, queued }, signals: this.signals, signalPath, onResubscribed: () => { this.signals.wakeAll() } })
+    // And once its replica has taken over, they read once more: a report it accepted is there now.
+    this.failoverWatch = new FailoverWatch(redis, () => { this.signals.wakeAll() })
   }
 
   // The canary was heard on the subscriber's connection: trust what is remembered from now on.
@@ -306,6 +311,7 @@ export class RedisWorkStore implements WorkStore {
 
   async watchSettled (runtimeId: string, id: string, wake: () => void): Promise<() => void> {
     const unwatch = this.signals.watchSettled(runtimeId, id, wake)
+    this.failoverWatch.start()
     try {
       await this.subscriber.listening()
     } catch (error) {
@@ -332,5 +338,6 @@ export class RedisWorkStore implements WorkStore {
     this.wakeTrustWaiters()
     this.canary?.close()
     this.subscriber.close()
+    this.failoverWatch.stop()
   }
 }
