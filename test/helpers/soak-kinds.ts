@@ -181,7 +181,8 @@ function printable (text: string): string {
   return text.replace(/[^\x20-\x7e]/g, unit => `\\u${unit.charCodeAt(0).toString(16).padStart(4, '0')}`)
 }
 
-async function waitFor (check: () => boolean, ms: number): Promise<boolean> {
+/** Polls `check` each millisecond until it holds (true) or `ms` pass (false). */
+export async function waitFor (check: () => boolean, ms: number): Promise<boolean> {
   const deadline = Date.now() + ms
   while (!check()) {
     if (Date.now() > deadline) return false

@@ -33,8 +33,9 @@ export interface SoakConfig {
    * Run after each batch: what lets the replicas' signals land (Redis: work
    * queued on one replica is claimed by a heartbeat on another once its signal
    * has arrived), and where a soak may break things (kill subscribers).
+   * `queued`: how many requests were queued so far (each a signal every replica hears).
    */
-  between?: (batch: number) => Promise<void>
+  between?: (batch: number, queued: number) => Promise<void>
 }
 
 export interface SoakReport {
@@ -219,6 +220,7 @@ export async function soak (config: SoakConfig): Promise<SoakReport> {
   }
 
   let batches = 0
+  let queued = 0
   while (operations < config.operations && violationCount < (config.stopAfter ?? Infinity)) {
     const now = clock.t
     if (!wallAt.has(now)) wallAt.set(now, Date.now())
@@ -256,6 +258,7 @@ export async function soak (config: SoakConfig): Promise<SoakReport> {
               return
             }
             check(Date.parse(answer.created_at) === now && answer.updated_at === answer.created_at, () => `new request ${answer.id} stamped ${answer.created_at}/${answer.updated_at}, not the clock`)
+            queued++
             const tracked: Tracked = {
               id: answer.id, runtimeId: rt, createdAt: now, known: 0, seen: 0, claims: 0, reports: [],
               reported: false, mustSettle: false, settles: false, lastChange: now
@@ -370,7 +373,7 @@ export async function soak (config: SoakConfig): Promise<SoakReport> {
       if (tracked.settles) tracked.mustSettle = true
     }
 
-    await config.between?.(++batches)
+    await config.between?.(++batches, queued)
     // Mostly small steps; now and then a jump past a timeout or the retention.
     const roll = rng.next()
     clock.advance(roll < 0.015
