@@ -5,8 +5,9 @@
 // in its place, wakes every held poll once (issue 15, seen in
 // test/redis-failover.test.ts: a poll on app B answered 2.5-5.3 s late).
 import { EventEmitter } from 'node:events'
+import { mock } from 'node:test'
 import t from 'tap'
-import { FailoverWatch } from '../lib/store/redis/failover-watch'
+import { FailoverWatch, refreshEveryMs, refreshForMs } from '../lib/store/redis/failover-watch'
 import { RedisWorkStore } from '../lib/store/redis/work-store'
 import { mockRedis } from './helpers/redis-mock'
 
@@ -91,6 +92,77 @@ t.test('started twice listens once; stopped listens no more, and cannot start ag
   client.serve('h:1', 'h:5', 'h:3')
   client.emit('refresh')
   t.equal(wakes(), 0)
+})
+
+/** A double that refreshes its slots map when asked, as ioredis does ('refresh' follows). */
+class RefreshingDouble extends ClusterDouble {
+  refreshes = 0
+  refreshSlotsCache (): void {
+    this.refreshes++
+    this.emit('refresh')
+  }
+}
+
+t.test('regression: a replica with no traffic on the lost slots never learnt of the takeover (ioredis refreshes no slots map on a timer by default): the watch refreshes twice a second until the master is replaced', async t => {
+  mock.timers.enable({ apis: ['setInterval', 'Date'] })
+  t.teardown(() => { mock.timers.reset() })
+  const client = new RefreshingDouble()
+  client.serve('h:1', 'h:2', 'h:3')
+  let wakes = 0
+  const watch = new FailoverWatch(client, () => { wakes++ })
+  watch.start()
+  mock.timers.tick(refreshEveryMs * 4)
+  t.equal(client.refreshes, 0, 'nothing asked while no master is lost')
+  client.emit('-node', node('h:2'))
+  client.emit('-node', node('h:2'))
+  mock.timers.tick(refreshEveryMs - 1)
+  t.equal(client.refreshes, 0, 'not at once')
+  mock.timers.tick(1)
+  t.equal(client.refreshes, 1, `asked ${refreshEveryMs} ms later`)
+  mock.timers.tick(refreshEveryMs)
+  t.equal(client.refreshes, 2, 'one timer, however many losses were heard')
+  t.equal(wakes, 0)
+  client.serve('h:1', 'h:5', 'h:3')
+  mock.timers.tick(refreshEveryMs)
+  t.equal(client.refreshes, 3)
+  t.equal(wakes, 1, 'the refresh that shows the replica in its place wakes the polls')
+  mock.timers.tick(refreshEveryMs * 4)
+  t.equal(client.refreshes, 3, 'and the asking stops')
+  watch.stop()
+})
+
+t.test('a lost master never replaced: asked for a minute, then only the client\'s own refreshes count', async t => {
+  mock.timers.enable({ apis: ['setInterval', 'Date'] })
+  t.teardown(() => { mock.timers.reset() })
+  const client = new RefreshingDouble()
+  client.serve('h:1', 'h:2', 'h:3')
+  let wakes = 0
+  const watch = new FailoverWatch(client, () => { wakes++ })
+  watch.start()
+  client.emit('-node', node('h:2'))
+  // Step by step: the mocked clock jumps to the end of a tick before its timers run.
+  for (let ms = 0; ms < refreshForMs + refreshEveryMs; ms += refreshEveryMs) mock.timers.tick(refreshEveryMs)
+  const asked = client.refreshes
+  t.equal(asked, refreshForMs / refreshEveryMs, 'twice a second for a minute')
+  mock.timers.tick(refreshEveryMs * 10)
+  t.equal(client.refreshes, asked, 'then no more')
+  client.serve('h:1', 'h:5', 'h:3')
+  client.emit('refresh')
+  t.equal(wakes, 1, 'a refresh of the client\'s own still wakes the polls')
+  watch.stop()
+})
+
+t.test('stopped while asking: the asking stops', async t => {
+  mock.timers.enable({ apis: ['setInterval', 'Date'] })
+  t.teardown(() => { mock.timers.reset() })
+  const client = new RefreshingDouble()
+  client.serve('h:1', 'h:2', 'h:3')
+  const watch = new FailoverWatch(client, () => {})
+  watch.start()
+  client.emit('-node', node('h:2'))
+  watch.stop()
+  mock.timers.tick(refreshEveryMs * 4)
+  t.equal(client.refreshes, 0)
 })
 
 t.test('a plain Redis client is not watched', async t => {

@@ -1,13 +1,14 @@
 import t, { type Test } from 'tap'
 import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify'
 import Redis, { Cluster } from 'ioredis'
-import fastifyModelList, { type FastifyModelListOptions } from '../lib/index'
+import fastifyModelList, { RedisModelListStore, type FastifyModelListOptions } from '../lib/index'
+import type { RedisWorkStore } from '../lib/store/redis/work-store'
 import { hooks, hostApp, routes } from './helpers/apps'
 import { clusterPortsAt, needsCluster } from './helpers/cluster'
 import { catalog } from './helpers/contract'
 import { startFailoverCluster, type FailoverCluster } from './helpers/failover'
 import { ready } from './helpers/redis'
-import { host } from './helpers/redis-server'
+import { host, until } from './helpers/redis-server'
 
 // A Redis Cluster failover mid-traffic (issue 15): three masters with a
 // replica each (cluster-node-timeout 1000), two app replicas on separate
@@ -419,14 +420,64 @@ t.test('a Redis Cluster failover mid-traffic', async t => {
     t.equal(figures.claimedTwice, 0, 'no claim was handed out twice')
   })
 
+  const restartKilled = async (): Promise<void> => {
+    const handle = cluster as FailoverCluster
+    const killed = handle.ports.filter(port => !handle.servers.some(server => server.port === port && server.child.exitCode === null && server.child.signalCode === null))
+    for (const port of killed) await handle.restart(port)
+    await handle.untilReplicated()
+  }
+
   t.test('with waitForReplicas: { replicas: 1, timeoutMs: 100 }', async t => {
-    const killed = (cluster as FailoverCluster).ports.filter(port => !(cluster as FailoverCluster).servers.some(server => server.port === port && server.child.exitCode === null && server.child.signalCode === null))
-    for (const port of killed) await (cluster as FailoverCluster).restart(port)
-    await (cluster as FailoverCluster).untilReplicated()
+    await restartKilled()
     const figures = await failover(t, cluster as FailoverCluster, 'waiting', { waitForReplicas: { replicas: 1, timeoutMs: 100 } })
     t.comment(describe(figures))
     t.equal(figures.vanished, 0, 'no request vanished')
     t.equal(figures.backwards, 0, 'no status went backwards')
     t.equal(figures.claimedTwice, 0, 'no claim was handed out twice')
+  })
+
+  t.test('regression: a report whose PUBLISH died with its master, on a replica with no other traffic: its held poll reads again within 1 s of the takeover', async t => {
+    await restartKilled()
+    const handle = cluster as FailoverCluster
+    const keyPrefix = 'fml-failover-lost'
+    // Deadlines far off: only a wake-up can end the held poll early.
+    const run = await startApps(handle, keyPrefix, { pendingTimeoutMs: 30_000, runningTimeoutMs: 30_000 })
+    t.teardown(async () => await stopApps(run))
+    const [appA, appB] = run.apps
+    const work = (appB.modelListStore as RedisModelListStore).workStore as RedisWorkStore
+    // The poll starts app B's subscriber; its runtime lives on a master other than the one it listens on.
+    await appB.inject({ method: 'GET', url: `${routes.get('rt-warm', '00000000-0000-4000-8000-000000000000').url}?wait_ms=1` })
+    let subscriberPort: number | undefined
+    await until('app B subscribed', async () => (subscriberPort = await handle.subscriberPort(`${keyPrefix}-b`)) !== undefined)
+    let rt = ''
+    for (let i = 0; rt === ''; i++) if (await handle.masterOf(`{rt-lost-${i}}`) !== subscriberPort) rt = `rt-lost-${i}`
+    const id = (((await appA.inject(routes.create(rt))).json()) as { id: string }).id
+
+    // Held on B, its first read done.
+    let reads = 0
+    const get = work.get.bind(work)
+    work.get = async (...args: Parameters<RedisWorkStore['get']>) => { const record = await get(...args); reads++; return record }
+    let answeredAt = 0
+    const poll = appB.inject({ method: 'GET', url: `${routes.get(rt, id).url}?wait_ms=20000` }).then(response => {
+      answeredAt = performance.now()
+      return response
+    })
+    await until('the poll held on B', async () => reads > 0)
+    // From here B's subscriber hears nothing: as if the report's PUBLISH died with its master.
+    ;(work as unknown as { subscriber: { hear: () => void } }).subscriber.hear = () => {}
+
+    t.equal((await appA.inject(routes.heartbeat(rt))).json().pending_model_list?.id, id, 'claimed on A')
+    t.equal((await appA.inject(routes.report(rt, id, { status: 'completed', models: catalog, supported: true }))).statusCode, 200, 'reported on A')
+    await handle.untilReplicated()
+    const master = await handle.masterOf(`{${rt}}`)
+    await handle.kill(master)
+    t.equal(answeredAt, 0, 'the poll still held when the master dies (no signal reached it)')
+    await handle.untilTakenOver(master)
+    const takenOverAt = performance.now()
+    const response = await poll
+    t.equal(response.json().status, 'completed', 'answered with the report the replica has')
+    const ms = Math.round(answeredAt - takenOverAt)
+    t.comment(`master ${master} killed; the held poll answered ${ms} ms after the takeover was seen`)
+    t.ok(ms <= wakeBoundMs, `answered within ${wakeBoundMs} ms of the takeover (${ms} ms), not at its wait_ms`)
   })
 })

@@ -3,7 +3,16 @@
 // wakes no held poll anywhere, and no signal will ever come. The store's own
 // client sees the master go (its node connection ends: '-node') and, through
 // its slots refreshes, the replica take over. Then every held poll reads once
-// more, and finds what the promoted replica has.
+// more, and finds what the promoted replica has. A replica with no traffic on
+// the lost slots would never learn of the takeover (ioredis refreshes its
+// slots map when a command meets a moved or closed node, not on a timer unless
+// slotsRefreshInterval is set): while a lost master is not replaced the watch
+// asks for the slots map itself, twice a second, for a minute at most.
+
+/** How often the watch refreshes the slots map while a lost master has not been replaced. */
+export const refreshEveryMs = 500
+/** For how long after a loss (a failover takes cluster-node-timeout and an election); the client's own refreshes count after that too. */
+export const refreshForMs = 60_000
 
 /** What the watch needs of the host's client: an ioredis `Cluster` (anything else is not watched). */
 interface ClusterClient {
@@ -13,6 +22,8 @@ interface ClusterClient {
   on(event: '-node', listener: (node: NodeConnection) => void): unknown
   on(event: 'refresh', listener: () => void): unknown
   off(event: '-node' | 'refresh', listener: (...args: never[]) => void): unknown
+  /** ioredis: fetch the slots map again ('refresh' follows); a call while one is under way joins it. */
+  refreshSlotsCache?: () => void
 }
 
 /** A node connection of the pool (an ioredis `Redis`). */
@@ -27,6 +38,8 @@ export class FailoverWatch {
   private readonly lost = new Set<string>()
   private watching = false
   private stopped = false
+  private timer: NodeJS.Timeout | undefined
+  private refreshUntil = 0
 
   constructor (client: unknown, failedOver: () => void) {
     this.client = client as ClusterClient
@@ -46,6 +59,7 @@ export class FailoverWatch {
     if (!this.watching) return
     this.watching = false
     this.lost.clear()
+    this.quiet()
     this.client.off('-node', this.nodeLost)
     this.client.off('refresh', this.refreshed)
   }
@@ -60,8 +74,23 @@ export class FailoverWatch {
   // over before it noticed the connection go): read again now.
   private readonly nodeLost = (node: NodeConnection): void => {
     const key = `${node.options.host}:${node.options.port}`
-    if (this.serves(key)) this.lost.add(key)
-    else this.failedOver()
+    if (!this.serves(key)) return this.failedOver()
+    this.lost.add(key)
+    this.refreshUntil = Date.now() + refreshForMs
+    if (this.timer === undefined && typeof this.client.refreshSlotsCache === 'function') {
+      this.timer = setInterval(() => this.tick(), refreshEveryMs)
+      this.timer.unref()
+    }
+  }
+
+  private tick (): void {
+    if (this.lost.size === 0 || Date.now() > this.refreshUntil) return this.quiet()
+    ;(this.client.refreshSlotsCache as () => void)()
+  }
+
+  private quiet (): void {
+    clearInterval(this.timer)
+    this.timer = undefined
   }
 
   // A slots refresh: a lost master no longer in the map has been replaced.
