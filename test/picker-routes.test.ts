@@ -250,8 +250,13 @@ t.test('a held poll could wait two storeTimeoutMs bounds: the watch and the read
 
   t.test('a read after the sleep gets what the first left: 300 ms spent, 700 ms left', async t => {
     const poll = await held(t, async () => () => {}, [async stored => await after(300, await stored())])
-    mock.timers.tick(300)
-    await settle()
+    // The store is slow, the event loop free: the clock moves a little at a
+    // time, every timer on time (one tick of 300 ms would be a loop busy for
+    // 300 ms, which a poll is not charged for).
+    for (let ms = 0; ms < 300; ms += 10) {
+      mock.timers.tick(10)
+      await settle()
+    }
     t.equal(poll.reads(), 1, 'read once, then asleep')
     // Asleep until wait_ms (5,000 ms after the poll came), then the second read hangs.
     mock.timers.tick(4_700)

@@ -71,10 +71,11 @@ t.test('held polls on a private redis-server', async t => {
     // A held poll has no timer but its own deadline: nothing polls meanwhile.
     await a.inject(routes.report(rt, id, { status: 'completed', models: catalog, supported: true }))
     for (const res of await Promise.all(polls)) t.equal(res.json().status, 'completed')
-    await until('the last read', async () => reads() === 3 + 3, 5_000, 5)
+    // The polls held on one replica wake with one read between them.
+    await until('the last reads', async () => reads() === 3 + 2, 5_000, 5)
     const between = commands.slice(from)
     t.ok(isScript(between[0], '4') && between[0].includes('completed'), 'after the first reads, the next command is the report')
-    t.equal(between.length, 1 + 3, 'then exactly one read per poll: nothing while they waited')
+    t.equal(between.length, 1 + 2, 'then exactly one read per replica: nothing while they waited')
     t.ok(between.slice(1).every(isRead), 'and those are reads')
   })
 

@@ -42,11 +42,10 @@ async function answerPoll (options: KindRouteOptions, face: Face, request: PollR
   const waitMs = request.query.wait_ms ?? 0
   // No online check: a runtime that went offline still has answers to read.
   await findRuntime(options, request, reply, runtimeId, false)
-  const read = async (withinMs?: number): ReturnType<Face['get']> =>
-    await callStore(options, reply, 'get', async () => await face.get(runtimeId, requestId), withinMs)
+  const read = async <T>(withinMs: number, get: () => Promise<T>): Promise<T> => await callStore(options, reply, 'get', get, withinMs)
   const found = waitMs > 0
     ? await options.polls.hold({ face, runtimeId, requestId, waitMs, read, log: request.log })
-    : await read()
+    : await callStore(options, reply, 'get', async () => await face.get(runtimeId, requestId))
   if (found === null) throw new RequestNotFoundError()
   return face.kind.toWire(found)
 }
