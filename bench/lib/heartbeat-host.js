@@ -9,15 +9,15 @@
 // Both stores hold many other runtimes' requests; the heartbeating runtime has none.
 const Fastify = require('fastify')
 const Redis = require('ioredis')
-const { fastifyModelList } = require('../..')
+const { join } = require('node:path')
 
 const diagnostics = require('node:diagnostics_channel')
 
 const idleRuntime = 'runtime-heartbeating'
-// The spread routes: each heartbeat for the next of 1,000 idle runtimes, as a fleet's arrive.
-const spreadRuntimes = 1_000
-let spreadNext = 0
-const spreadRuntime = () => `runtime-idle-${spreadNext++ % spreadRuntimes}`
+// The spread routes (`.../heartbeat/:runtimeId`): the load generator sends each
+// heartbeat for the next of 1,000 idle runtimes, as a fleet's arrive, each
+// naming its runtime in the path as a daemon's request does; their baseline
+// is `bare-spread`, the same route shape without the claim.
 const ignore = () => {}
 const tracing = { start: ignore, end: ignore, asyncStart: ignore, asyncEnd: ignore, error: ignore }
 const hooks = { getRuntime: async () => ({ online: true }), authorizeDaemon: async () => true }
@@ -44,7 +44,9 @@ async function listen (app) {
 }
 
 async function main () {
-  const { redisPort, keyPrefix, memoryRequests, memoryRuntimes, redisRequests, redisRuntimes } = JSON.parse(process.argv[2])
+  const { redisPort, keyPrefix, memoryRequests, memoryRuntimes, redisRequests, redisRuntimes, packageDir = join(__dirname, '..', '..') } = JSON.parse(process.argv[2])
+  // This build, or another one's (bench/compare-builds.js).
+  const { fastifyModelList } = require(packageDir)
   const apps = {}
   const clients = []
   // Commands the spread Redis route's store sent (the idle runtime cache answers the rest).
@@ -55,6 +57,9 @@ async function main () {
     app.post('/heartbeat', async () => answer(null))
     apps[name] = app
   }
+  const bareSpread = Fastify()
+  bareSpread.post('/heartbeat/:runtimeId', async () => answer(null))
+  apps['bare-spread'] = bareSpread
 
   const memory = Fastify()
   await memory.register(fastifyModelList, { ...hooks, ...lifecycle, store: 'memory' })
@@ -62,7 +67,7 @@ async function main () {
   await fill(memory.modelListStore, memoryRequests, memoryRuntimes, 1)
   apps.memory = memory
   // The memory store's own app, with a spread route of its own.
-  memory.post('/spread/heartbeat', async () => answer(await memory.claimPendingModelList(spreadRuntime())))
+  memory.post('/spread/heartbeat/:runtimeId', async request => answer(await memory.claimPendingModelList(request.params.runtimeId)))
 
   if (redisPort !== null) {
     const connect = () => {
@@ -90,7 +95,7 @@ async function main () {
     const send = spreadClient.sendCommand.bind(spreadClient)
     spreadClient.sendCommand = (...args) => { commands++; return send(...args) }
     await spread.register(fastifyModelList, { ...hooks, ...lifecycle, redis: spreadClient, keyPrefix })
-    spread.post('/heartbeat', async () => answer(await spread.claimPendingModelList(spreadRuntime())))
+    spread.post('/heartbeat/:runtimeId', async request => answer(await spread.claimPendingModelList(request.params.runtimeId)))
     apps['redis-spread'] = spread
   }
 

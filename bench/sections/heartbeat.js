@@ -3,46 +3,28 @@
 // runtimes' requests stored, against the same route without the claim
 // (memory) and the same route doing one plain Redis round trip (Redis).
 // The routes run in a child process; autocannon loads one at a time from
-// this one, in rounds that reverse their order each time. Also read: the
+// this one, each contender right beside its baseline (below). Also read: the
 // replica's CPU time per heartbeat, for the capacity figures.
-const { fork } = require('node:child_process')
-const { join } = require('node:path')
-const autocannon = require('autocannon')
-const { interleave, median, medianRatio } = require('../lib/stats')
+const { median } = require('../lib/stats')
+const { abba, connections, loadRoute, request, startHost } = require('../lib/heartbeat-load')
 
-const connections = 50
 const memoryRequests = 100_000
 const memoryRuntimes = 10_000
 const redisRequests = 20_000
 const redisRuntimes = 2_000
 
-function request (child, message) {
-  return new Promise(resolve => {
-    child.once('message', resolve)
-    child.send(message)
-  })
-}
-
 async function heartbeat ({ server, runId, rounds, roundSeconds }) {
-  const config = { redisPort: server?.port ?? null, keyPrefix: `bench-${runId}-heartbeat`, memoryRequests, memoryRuntimes, redisRequests, redisRuntimes }
-  const child = fork(join(__dirname, '..', 'lib', 'heartbeat-host.js'), [JSON.stringify(config)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
-  const exited = new Promise(resolve => child.once('exit', resolve))
+  const host = await startHost({ redisPort: server?.port ?? null, keyPrefix: `bench-${runId}-heartbeat`, memoryRequests, memoryRuntimes, redisRequests, redisRuntimes })
+  const { child, urls } = host
   try {
-    const { urls } = await new Promise((resolve, reject) => {
-      child.once('message', resolve)
-      child.once('exit', code => reject(new Error(`the heartbeat host exited with ${code}`)))
-    })
     const cpu = Object.fromEntries([...Object.keys(urls), 'memory+subscriber', 'redis+subscriber'].map(name => [name, []]))
     // Redis commands per heartbeat of the spread Redis route (the host counts that route's client only).
     const spreadCommands = []
     const load = (name, duration, label = name) => async () => {
-      const before = await request(child, 'cpu')
-      const result = await autocannon({ url: `${urls[name]}/heartbeat`, method: 'POST', connections, duration })
-      const after = await request(child, 'cpu')
-      if (result.non2xx > 0 || result.errors > 0) throw new Error(`${name}: ${result.non2xx} non-2xx answers, ${result.errors} errors`)
-      cpu[label].push((after.cpuUsec - before.cpuUsec) / result.requests.total)
-      if (label === 'redis-spread') spreadCommands.push((after.commands - before.commands) / result.requests.total)
-      return result.requests.total / duration
+      const { rate, cpuUsec, commands } = await loadRoute(host, name, duration)
+      cpu[label].push(cpuUsec)
+      if (label === 'redis-spread') spreadCommands.push(commands)
+      return { rate }
     }
     // The same store routes with a subscriber on every diagnostics channel for the round.
     const subscribed = (name, duration) => async () => {
@@ -53,39 +35,57 @@ async function heartbeat ({ server, runId, rounds, roundSeconds }) {
         await request(child, 'unsubscribe')
       }
     }
-    const contenders = duration => ({
-      ...Object.fromEntries(Object.keys(urls).map(name => [name, load(name, duration)])),
-      ...Object.fromEntries(['memory', 'redis'].filter(name => urls[name]).map(name => [`${name}+subscriber`, subscribed(name, duration)]))
-    })
-    await interleave(contenders(1), 1) // warm-up
+    const run = (name, duration) => name.endsWith('+subscriber') ? subscribed(name.slice(0, -'+subscriber'.length), duration) : load(name, duration)
+    // Each figure is a contender against its baseline measured right beside it
+    // (baseline, contender, contender, baseline: drift in the machine's load
+    // falls on both alike), the ratio taken per round, the median over rounds.
+    const pairs = {
+      noiseFloor: ['bare', 'bare-again'],
+      memory: ['bare', 'memory'],
+      memorySpread: ['bare-spread', 'memory-spread'],
+      memorySubscribed: ['memory', 'memory+subscriber']
+    }
+    if (urls.redis) {
+      Object.assign(pairs, {
+        redis: ['plain-redis', 'redis'],
+        redisSpread: ['bare-spread', 'redis-spread'],
+        redisSubscribed: ['redis', 'redis+subscriber']
+      })
+    }
+    const rates = {}
+    const ratios = Object.fromEntries(Object.keys(pairs).map(figure => [figure, []]))
+    const measure = async (duration, rounds) => {
+      for (let round = 0; round < rounds; round++) {
+        for (const [figure, [baseline, contender]] of Object.entries(pairs)) {
+          const { ratio, baseline: a, contender: b } = await abba(run(baseline, duration), run(contender, duration))
+          ratios[figure].push(ratio)
+          ;(rates[baseline] ??= []).push(...a.map(({ rate }) => rate))
+          ;(rates[contender] ??= []).push(...b.map(({ rate }) => rate))
+        }
+      }
+    }
+    await measure(1, 1) // warm-up
     for (const name of Object.keys(cpu)) cpu[name].length = 0
+    for (const name of Object.keys(rates)) delete rates[name]
+    for (const figure of Object.keys(ratios)) ratios[figure].length = 0
     spreadCommands.length = 0
-    const rates = await interleave(contenders(roundSeconds), rounds)
+    await measure(roundSeconds, rounds)
     const figures = {
       connections,
       rounds,
       roundSeconds,
+      method: 'baseline, contender, contender, baseline per round; the median over rounds of each round\'s ratio',
       stored: { memory: { requests: memoryRequests, runtimes: memoryRuntimes }, redis: { requests: redisRequests, runtimes: redisRuntimes } },
       requestsPerSecond: Object.fromEntries(Object.entries(rates).map(([name, values]) => [name, median(values)])),
-      replicaCpuUsecPerHeartbeat: Object.fromEntries(Object.entries(cpu).map(([name, values]) => [name, median(values)])),
-      ratio: {
-        noiseFloor: medianRatio(rates['bare-again'], rates.bare),
-        memory: medianRatio(rates.memory, rates.bare),
-        memorySubscribed: medianRatio(rates['memory+subscriber'], rates.memory),
-        memorySpread: medianRatio(rates['memory-spread'], rates.bare)
-      },
+      replicaCpuUsecPerHeartbeat: Object.fromEntries(Object.entries(cpu).filter(([, values]) => values.length > 0).map(([name, values]) => [name, median(values)])),
+      ratio: Object.fromEntries(Object.entries(ratios).map(([figure, values]) => [figure, median(values)])),
+      ratios,
       rates
     }
-    if (rates.redis) {
-      figures.ratio.redis = medianRatio(rates.redis, rates['plain-redis'])
-      figures.ratio.redisSubscribed = medianRatio(rates['redis+subscriber'], rates.redis)
-      figures.ratio.redisSpread = medianRatio(rates['redis-spread'], rates.bare)
-      figures.redisCommandsPerSpreadHeartbeat = median(spreadCommands)
-    }
+    if (urls.redis) figures.redisCommandsPerSpreadHeartbeat = median(spreadCommands)
     return figures
   } finally {
-    if (child.connected) child.send('close')
-    await exited
+    await host.stop()
   }
 }
 
