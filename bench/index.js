@@ -20,6 +20,7 @@ const { memoryStore } = require('./sections/memory-store')
 const { picker } = require('./sections/picker')
 const { cluster } = require('./sections/cluster')
 const { replicas } = require('./sections/replicas')
+const { heldPolls } = require('./sections/held-polls')
 const { capacity } = require('./lib/capacity')
 const { rows, mainTable, capacityTable } = require('./lib/report')
 
@@ -54,7 +55,8 @@ async function main () {
     memoryStore: () => memoryStore({ rounds }),
     picker: () => noRedis ? undefined : withRedis(server => picker({ server, runId })),
     cluster: () => noRedis ? undefined : cluster({ startCluster, runId }),
-    replicas: () => noRedis ? undefined : replicas({ startReplicaPair, runId })
+    replicas: () => noRedis ? undefined : replicas({ startReplicaPair, runId }),
+    heldPolls: () => noRedis ? heldPolls({ server: null, runId }) : withRedis(server => heldPolls({ server, runId }))
   }
   for (const [name, run] of Object.entries(sections)) {
     if (only !== null && !only.has(name)) continue

@@ -26,7 +26,7 @@ function skipped (item, name, reason) {
 
 function rows (results) {
   const out = []
-  const { heartbeat, storeOps, routes, fullCycle, memoryStore, picker, cluster, capacity, skippedRedis, replicas } = results
+  const { heartbeat, storeOps, routes, fullCycle, memoryStore, picker, cluster, capacity, skippedRedis, replicas, heldPolls } = results
   if (heartbeat) {
     out.push(figure(1, 'heartbeat, memory store / same route without the claim', heartbeat.ratio.memory, f2, ['>=', 0.95]))
     if (heartbeat.ratio.redis !== undefined) out.push(figure(1, 'heartbeat, Redis store / same route with one plain round trip', heartbeat.ratio.redis, f2, ['>=', 0.90]))
@@ -124,6 +124,22 @@ function rows (results) {
     for (const row of replicas.rows) {
       out.push(figure(15, `waitForReplicas off / on (replica down): ${row.operation} round trips (commands), median ms`, row.on.roundTrips,
         () => `${both(row, r => `${f0(r.roundTrips)} (${f0(r.commands)})`)}; ${both(row, r => f2(r.medianMs))} (${f1(row.replicaDown.medianMs)})`))
+    }
+  }
+  if (heldPolls) {
+    // Wake bursts (issue 15): one replica, its polls held over HTTP.
+    for (const store of ['memory', 'redis']) {
+      const r = heldPolls[store]
+      if (r === undefined) continue
+      const name = `${r.polls.toLocaleString('en-US')} polls held on one request, ${store === 'memory' ? 'memory store' : 'Redis'}`
+      out.push(figure(15, `${name}: polls answered (completed)`, r.completed, v => `${f0(v)} of ${f0(r.polls)}`, ['=', r.polls]))
+      out.push(figure(15, `${name}: wake p99 ms (p50; replica CPU ms from the report to the last answer)`, r.wakeMs.p99, v => `${f0(v)} (${f0(r.wakeMs.p50)}; ${f0(r.answerCpuMs)})`, ['<=', 250]))
+      out.push(figure(15, `${name}: longest event-loop block ms (CPU ms)`, r.maxBlockMs, v => `${f1(v)} (${f1(r.maxBlockCpuMs)})`, ['<=', 50]))
+    }
+    const b = heldPolls.burst
+    if (b !== undefined) {
+      const name = `${b.polls.toLocaleString('en-US')} polls on ${b.requests.toLocaleString('en-US')} requests reported in a burst, Redis`
+      out.push(figure(15, `${name}: polls answered 503`, b.unavailable, v => `${f0(v)} (${f0(b.completed)} completed; reports took ${f0(b.reportsMs)} ms; wake p50 / p99 ${f0(b.wakeMs.p50)} / ${f0(b.wakeMs.p99)} ms; longest block ${f1(b.maxBlockMs)} ms, ${f1(b.maxBlockCpuMs)} CPU ms)`, ['=', 0]))
     }
   }
   if (skippedRedis) out.push(skipped('1-7', 'Redis figures', skippedRedis))

@@ -1,0 +1,98 @@
+'use strict'
+// One replica in a process of its own (forked by bench/sections/held-polls.js),
+// so the client's 5,000 connections do not share its event loop. It times,
+// on its own clock, each held poll's answer from the arrival of the report
+// that woke it, and its longest event-loop block between `report` (the polls
+// are held, the reports come next) and `stats`: in wall time
+// (monitorEventLoopDelay), and in CPU time (the most CPU this process used
+// between two runs of a 1 ms timer: on a loaded machine the wall figure also
+// counts the time the process waited for a core). Memory store, or Redis at
+// REDIS_PORT.
+const Fastify = require('fastify')
+const Redis = require('ioredis')
+const { monitorEventLoopDelay } = require('node:perf_hooks')
+const { fastifyModelList } = require('../..')
+
+const redisPort = process.env.REDIS_PORT
+const keyPrefix = process.env.KEY_PREFIX
+
+async function main () {
+  const redis = redisPort === undefined ? undefined : new Redis({ host: '127.0.0.1', port: Number(redisPort), lazyConnect: false })
+  const app = Fastify({ keepAliveTimeout: 60_000 })
+  await app.register(fastifyModelList, {
+    ...(redis !== undefined && { redis, keyPrefix }),
+    getRuntime: async () => ({ online: true }),
+    authorizeDaemon: async () => true
+  })
+  app.post('/claim', async request => {
+    const claimed = []
+    for (const runtimeId of request.body.runtimeIds) claimed.push((await app.claimPendingModelList(runtimeId))?.id)
+    return { claimed }
+  })
+
+  // Per request id: when its report arrived; per poll: when it was answered, and how.
+  let reportedAt = new Map()
+  let answers = []
+  let held = 0
+  let histogram = null
+  let cpuProbe = null
+  let maxCpuGapMs = 0
+  let reportCpu = null
+  let lastAnswerCpu = null
+  const requestId = url => /\/models\/([^/?]+)/.exec(url)?.[1]
+  app.addHook('onRequest', async request => {
+    if (request.method === 'POST' && request.url.endsWith('/result')) {
+      const id = requestId(request.url)
+      if (!reportedAt.has(id)) reportedAt.set(id, performance.now())
+      reportCpu ??= process.cpuUsage()
+    } else if (request.method === 'GET' && request.url.includes('wait_ms')) held++
+  })
+  app.addHook('onResponse', async (request, reply) => {
+    if (request.method !== 'GET' || !request.url.includes('wait_ms')) return
+    answers.push({ id: requestId(request.url), at: performance.now(), statusCode: reply.statusCode })
+    if (reportCpu !== null) lastAnswerCpu = process.cpuUsage()
+  })
+
+  const url = await app.listen({ host: '127.0.0.1', port: 0 })
+  process.on('message', message => {
+    if (message.type === 'held') process.send({ type: 'held', held })
+    else if (message.type === 'arm') {
+      reportedAt = new Map()
+      answers = []
+      held = 0
+      maxCpuGapMs = 0
+      reportCpu = null
+      lastAnswerCpu = null
+      histogram = monitorEventLoopDelay({ resolution: 1 })
+      histogram.enable()
+      process.send({ type: 'armed' })
+    } else if (message.type === 'report') {
+      // From here on: the polls are all held, the reports come next.
+      histogram.reset()
+      let last = process.cpuUsage()
+      cpuProbe = setInterval(() => {
+        const used = process.cpuUsage(last)
+        last = process.cpuUsage()
+        maxCpuGapMs = Math.max(maxCpuGapMs, (used.user + used.system) / 1000)
+      }, 1)
+      process.send({ type: 'reporting' })
+    } else if (message.type === 'stats') {
+      histogram.disable()
+      clearInterval(cpuProbe)
+      const cpu = process.cpuUsage(reportCpu)
+      const untilLast = lastAnswerCpu === null ? null : { user: lastAnswerCpu.user - reportCpu.user, system: lastAnswerCpu.system - reportCpu.system }
+      const wakeMs = answers.filter(a => reportedAt.has(a.id)).map(a => a.at - reportedAt.get(a.id))
+      const statusCodes = {}
+      for (const { statusCode } of answers) statusCodes[statusCode] = (statusCodes[statusCode] ?? 0) + 1
+      process.send({ type: 'stats', wakeMs, statusCodes, answered: answers.length, maxBlockMs: histogram.max / 1e6, maxBlockCpuMs: maxCpuGapMs, answerCpuMs: untilLast === null ? null : (untilLast.user + untilLast.system) / 1000, cpuMs: (cpu.user + cpu.system) / 1000 })
+    } else if (message.type === 'stop') {
+      app.close().then(async () => { await redis?.quit() }).then(() => process.exit(0))
+    }
+  })
+  process.send({ type: 'ready', url })
+}
+
+main().catch(error => {
+  console.error(error)
+  process.exit(1)
+})
