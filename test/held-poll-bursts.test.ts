@@ -179,6 +179,29 @@ t.test('HeldPolls, with a store double', async t => {
     for (const found of await Promise.all(holds)) t.equal(found?.status, 'completed')
   })
 
+  t.test('polls of different requests do not wait for one another\'s slice', async t => {
+    let status: WorkRecord['status'] = 'pending'
+    const store = double(() => record(status))
+    const polls = new HeldPolls(1_000, 1)
+    const answered = { same: 0, different: 0 }
+    const hold = async (requestId: string, counter: 'same' | 'different'): Promise<void> => {
+      await polls.hold({ face: store.face, runtimeId: 'rt', requestId, waitMs: 30_000, read: async (_ms, get) => await get(), log })
+      answered[counter]++
+    }
+    const holds = [
+      ...['r-1', 'r-2', 'r-3'].map(async id => await hold(id, 'different')),
+      ...[1, 2, 3].map(async () => await hold('r-4', 'same'))
+    ]
+    for (let i = 0; i < 10; i++) await turn()
+    status = 'completed'
+    store.wake()
+    await turn()
+    t.equal(answered.different, 3, 'three requests woken at once: all answered in the first turn')
+    t.ok(answered.same <= 1, `three polls of one request, a slice of one: ${answered.same} answered in the first turn`)
+    await Promise.all(holds)
+    t.equal(answered.same, 3)
+  })
+
   t.test('a read that began before the wake-up is not shared: the woken polls read again', async t => {
     let status: WorkRecord['status'] = 'pending'
     let release: (() => void) | undefined

@@ -1,52 +1,73 @@
 // Held polls and the event loop: thousands woken at once go on a slice at a
 // time, and the time a poll waits for the loop is told apart from the store's.
 
+/** The polls one signal or one read may set going at once: those of one request. */
+export class Slice {
+  ran = 0
+  turn = -1
+  readonly waiting: Array<() => void> = []
+  head = 0
+}
+
 /**
- * Lets at most `size` held polls go on per turn of the event loop: a settle
- * that wakes 5,000 of them answers them a slice at a time, the loop free for
- * everything else between slices. A poll finding the turn's slice not yet
- * full goes on at once.
+ * Lets at most `size` held polls of one slice (one request) go on per turn of
+ * the event loop: a settle that wakes 5,000 polls of one request answers them
+ * a slice at a time, the loop free for everything else between slices. Polls
+ * of different requests, woken by signals of their own, never wait for each
+ * other: a burst of reports on as many requests is answered as it comes.
  */
 export class Pacer {
-  private readonly waiting: Array<() => void> = []
-  private head = 0
-  private ran = 0
+  private turns = 0
   private armed = false
+  private readonly backlog = new Set<Slice>()
 
   constructor (private readonly size: number) {}
 
-  /** Calls `next` now, or in a later turn when this one's slice is full. */
-  readonly go = (next: () => void): void => {
-    this.arm()
-    if (this.ran < this.size) {
-      this.ran++
+  /** Calls `next` now, or in a later turn when this turn's share of `slice` is used up. */
+  go (slice: Slice, next: () => void): void {
+    if (slice.turn !== this.turns) {
+      slice.turn = this.turns
+      slice.ran = 0
+    }
+    if (slice.ran < this.size) {
+      slice.ran++
       next()
-    } else this.waiting.push(next)
+      return
+    }
+    slice.waiting.push(next)
+    this.backlog.add(slice)
+    this.arm()
   }
 
-  async turn (): Promise<void> {
-    await new Promise<void>(resolve => { this.go(resolve) })
+  async turn (slice: Slice): Promise<void> {
+    await new Promise<void>(resolve => { this.go(slice, resolve) })
   }
 
-  // Once a turn: the slice starts again, and the polls waiting go on, a slice of them.
   private arm (): void {
     if (this.armed) return
     this.armed = true
     setImmediate(this.nextTurn)
   }
 
+  // A new turn: each slice waiting lets the next of its polls go on.
   private readonly nextTurn = (): void => {
     this.armed = false
-    this.ran = 0
-    const end = Math.min(this.head + this.size, this.waiting.length)
-    while (this.head < end) {
-      this.ran++
-      this.waiting[this.head++]()
+    this.turns++
+    for (const slice of [...this.backlog]) {
+      slice.turn = this.turns
+      slice.ran = 0
+      const end = Math.min(slice.head + this.size, slice.waiting.length)
+      while (slice.head < end) {
+        slice.ran++
+        slice.waiting[slice.head++]()
+      }
+      if (slice.head === slice.waiting.length) {
+        slice.waiting.length = 0
+        slice.head = 0
+        this.backlog.delete(slice)
+      }
     }
-    if (this.head === this.waiting.length) {
-      this.waiting.length = 0
-      this.head = 0
-    } else this.arm()
+    if (this.backlog.size > 0) this.arm()
   }
 }
 

@@ -3,9 +3,9 @@ import type { WorkRecord } from '../store/contract'
 import type { Face } from '../kinds/face'
 import { bounded } from '../bounded'
 import { isLive } from '../rules'
-import { LoopLag, Pacer } from './event-loop'
+import { LoopLag, Pacer, Slice } from './event-loop'
 
-/** How many held polls go on in one turn of the event loop; the rest wait for the next turn. */
+/** How many held polls of one request go on in one turn of the event loop; the rest wait for the next turn. */
 const defaultSliceSize = 32
 /** How often the event loop's lateness is sampled while a poll waits on a read. */
 const lagProbeMs = 20
@@ -38,10 +38,11 @@ interface SharedRead {
   readonly answer: Promise<{ record: WorkRecord | null, at: number, late: number }>
 }
 
-/** The polls held on one request of one kind, and their latest read. */
+/** The polls held on one request of one kind, their latest read, and their share of each turn of the event loop. */
 interface Request {
   polls: number
   latest?: SharedRead
+  readonly slice: Slice
 }
 
 /**
@@ -115,10 +116,10 @@ export class HeldPolls {
   }): Promise<WorkRecord | null> {
     const until = Date.now() + waitMs
     const { watchSettled } = face.engine
-    const sleeper = new Sleeper(this.mark, this.pacer.go)
     const budget = new StoreBudget(this.storeTimeoutMs)
     const key = `${face.kind.key} ${runtimeId} ${requestId}`
     const request = this.join(key)
+    const sleeper = new Sleeper(this.mark, next => { this.pacer.go(request.slice, next) })
     this.sleepers.add(sleeper)
     let unwatch: (() => void) | undefined
     let finished = false
@@ -141,7 +142,7 @@ export class HeldPolls {
         return record
       } finally {
         this.lag.stop()
-        await this.pacer.turn()
+        await this.pacer.turn(request.slice)
       }
     }
     try {
@@ -195,7 +196,7 @@ export class HeldPolls {
 
   private join (key: string): Request {
     let request = this.requests.get(key)
-    if (request === undefined) this.requests.set(key, request = { polls: 0 })
+    if (request === undefined) this.requests.set(key, request = { polls: 0, slice: new Slice() })
     request.polls++
     return request
   }
