@@ -24,6 +24,16 @@ async function main () {
     getRuntime: async () => ({ online: true }),
     authorizeDaemon: async () => true
   })
+  // The baseline: a bare route holding its requests until /bare/release, then
+  // answering them all at once with a body the size of a poll's answer.
+  let releases = []
+  app.get('/bare/:id', async () => await new Promise(resolve => { releases.push(resolve) }))
+  app.post('/bare/release', async request => {
+    const body = request.body
+    for (const release of releases) release(body)
+    releases = []
+    return { status: 'ok' }
+  })
   app.post('/claim', async request => {
     const claimed = []
     for (const runtimeId of request.body.runtimeIds) claimed.push((await app.claimPendingModelList(runtimeId))?.id)
@@ -39,17 +49,18 @@ async function main () {
   let maxCpuGapMs = 0
   let reportCpu = null
   let lastAnswerCpu = null
-  const requestId = url => /\/models\/([^/?]+)/.exec(url)?.[1]
+  const requestId = url => /\/(?:models|bare)\/([^/?]+)/.exec(url)?.[1]
+  const isPoll = request => request.method === 'GET' && (request.url.includes('wait_ms') || request.url.startsWith('/bare/'))
   app.addHook('onRequest', async request => {
-    if (request.method === 'POST' && request.url.endsWith('/result')) {
-      const id = requestId(request.url)
+    if (request.method === 'POST' && (request.url.endsWith('/result') || request.url === '/bare/release')) {
+      const id = request.url === '/bare/release' ? 'all' : requestId(request.url)
       if (!reportedAt.has(id)) reportedAt.set(id, performance.now())
       reportCpu ??= process.cpuUsage()
-    } else if (request.method === 'GET' && request.url.includes('wait_ms')) held++
+    } else if (isPoll(request)) held++
   })
   app.addHook('onResponse', async (request, reply) => {
-    if (request.method !== 'GET' || !request.url.includes('wait_ms')) return
-    answers.push({ id: requestId(request.url), at: performance.now(), statusCode: reply.statusCode })
+    if (!isPoll(request)) return
+    answers.push({ id: request.url.startsWith('/bare/') ? 'all' : requestId(request.url), at: performance.now(), statusCode: reply.statusCode })
     if (reportCpu !== null) lastAnswerCpu = process.cpuUsage()
   })
 

@@ -128,6 +128,11 @@ function rows (results) {
   }
   if (heldPolls) {
     // Wake bursts (issue 15): one replica, its polls held over HTTP.
+    const bare = heldPolls.bare
+    if (bare !== undefined) {
+      out.push(figure(15, `${bare.polls.toLocaleString('en-US')} requests held on a bare Fastify route, answered at once: wake p99 ms (p50; replica CPU ms; longest block ms, CPU ms)`, bare.wakeMs.p99,
+        v => `${f0(v)} (${f0(bare.wakeMs.p50)}; ${f0(bare.answerCpuMs)}; ${f1(bare.maxBlockMs)}, ${f1(bare.maxBlockCpuMs)})`))
+    }
     for (const store of ['memory', 'redis']) {
       const r = heldPolls[store]
       if (r === undefined) continue

@@ -5,6 +5,8 @@
 //    answered, wake p50/p99 (from the report's arrival to each answer, on the
 //    replica's clock), the replica's longest event-loop block (wall and CPU
 //    time) and the CPU the answers took; memory store and Redis.
+//  - the same 5,000 held on a bare Fastify route, answered at once with the
+//    same body: the floor, what the answers alone cost.
 //  - a burst (Redis): 5,000 polls on 5,000 requests, then their 5,000 reports
 //    at once: how many polls answered 503 (Redis healthy throughout).
 //   ONLY=heldPolls npm run bench
@@ -90,9 +92,11 @@ async function openAndClaim (url, runtimeIds) {
  * replica has them all (and they have read once and sleep), then reports
  * each distinct request at once and waits for every poll's answer.
  */
-async function burst (replica, url, targets) {
+async function burst (replica, url, targets, bare = null) {
   await replica.ask({ type: 'arm' }, 'armed')
-  const answers = targets.map(({ runtimeId, id }) => send(pollAgent, 'GET', `${url}/runtimes/${runtimeId}/models/${id}?wait_ms=${waitMs}`))
+  const answers = bare !== null
+    ? targets.map(() => send(pollAgent, 'GET', `${url}/bare/x`))
+    : targets.map(({ runtimeId, id }) => send(pollAgent, 'GET', `${url}/runtimes/${runtimeId}/models/${id}?wait_ms=${waitMs}`))
   const deadline = Date.now() + 60_000
   while ((await replica.ask({ type: 'held' }, 'held')).held < targets.length) {
     if (Date.now() > deadline) throw new Error('the polls did not all reach the replica')
@@ -102,12 +106,16 @@ async function burst (replica, url, targets) {
   const reported = new Map(targets.map(t => [t.id, t]))
   await replica.ask({ type: 'report' }, 'reporting')
   const started = performance.now()
-  await Promise.all([...reported.values()].map(({ runtimeId, id }) =>
-    expectOk(send(reportAgent, 'POST', `${url}/daemon/runtimes/${runtimeId}/models/${id}/result`, report), 'report')))
+  if (bare !== null) await expectOk(send(reportAgent, 'POST', `${url}/bare/release`, JSON.stringify(bare)), 'release')
+  else {
+    await Promise.all([...reported.values()].map(({ runtimeId, id }) =>
+      expectOk(send(reportAgent, 'POST', `${url}/daemon/runtimes/${runtimeId}/models/${id}/result`, report), 'report')))
+  }
   const reportsMs = performance.now() - started
   const results = await Promise.all(answers)
   const stats = await replica.ask({ type: 'stats' }, 'stats')
   const completed = results.filter(r => r.statusCode === 200 && r.body.status === 'completed').length
+  if (bare !== null && completed !== targets.length) throw new Error('a bare request was not answered')
   const other = results.find(r => r.statusCode !== 200 && r.statusCode !== 503)
   if (other !== undefined) throw new Error(`a poll answered ${other.statusCode}: ${JSON.stringify(other.body)}`)
   return {
@@ -144,6 +152,17 @@ async function oneRequest (env, runId) {
   })
 }
 
+/** The same over a bare route answering the poll's last answer: what 5,000 answers cost Fastify alone. */
+async function bareRoute (runId) {
+  return await withReplica({}, async (replica, url) => {
+    const runtimeId = `${runId}-bare`
+    const [id] = await openAndClaim(url, [runtimeId])
+    await expectOk(send(reportAgent, 'POST', `${url}/daemon/runtimes/${runtimeId}/models/${id}/result`, report), 'report')
+    const answer = await expectOk(send(reportAgent, 'GET', `${url}/runtimes/${runtimeId}/models/${id}`), 'GET')
+    return await burst(replica, url, Array.from({ length: polls }, () => ({ runtimeId, id: 'x' })), answer)
+  })
+}
+
 async function manyRequests (env, runId) {
   return await withReplica(env, async (replica, url) => {
     const runtimeIds = Array.from({ length: polls }, (_, i) => `${runId}-many-${i}`)
@@ -154,6 +173,7 @@ async function manyRequests (env, runId) {
 
 async function heldPolls ({ server, runId }) {
   const results = { polls }
+  results.bare = await bareRoute(runId)
   results.memory = await oneRequest({}, runId)
   if (server !== null) {
     const redis = { REDIS_PORT: String(server.port), KEY_PREFIX: `bench-${runId}-held` }
