@@ -48,7 +48,6 @@ async function main () {
   let cpuProbe = null
   let maxCpuGapMs = 0
   let reportCpu = null
-  let lastAnswerCpu = null
   const requestId = url => /\/(?:models|bare)\/([^/?]+)/.exec(url)?.[1]
   const isPoll = request => request.method === 'GET' && (request.url.includes('wait_ms') || request.url.startsWith('/bare/'))
   app.addHook('onRequest', async request => {
@@ -61,7 +60,6 @@ async function main () {
   app.addHook('onResponse', async (request, reply) => {
     if (!isPoll(request)) return
     answers.push({ id: request.url.startsWith('/bare/') ? 'all' : requestId(request.url), at: performance.now(), statusCode: reply.statusCode })
-    if (reportCpu !== null) lastAnswerCpu = process.cpuUsage()
   })
 
   const url = await app.listen({ host: '127.0.0.1', port: 0 })
@@ -73,7 +71,6 @@ async function main () {
       held = 0
       maxCpuGapMs = 0
       reportCpu = null
-      lastAnswerCpu = null
       histogram = monitorEventLoopDelay({ resolution: 1 })
       histogram.enable()
       process.send({ type: 'armed' })
@@ -82,20 +79,20 @@ async function main () {
       histogram.reset()
       let last = process.cpuUsage()
       cpuProbe = setInterval(() => {
-        const used = process.cpuUsage(last)
-        last = process.cpuUsage()
-        maxCpuGapMs = Math.max(maxCpuGapMs, (used.user + used.system) / 1000)
+        const now = process.cpuUsage()
+        maxCpuGapMs = Math.max(maxCpuGapMs, (now.user - last.user + now.system - last.system) / 1000)
+        last = now
       }, 1)
       process.send({ type: 'reporting' })
     } else if (message.type === 'stats') {
       histogram.disable()
       clearInterval(cpuProbe)
+      // Asked once every poll was answered: the CPU since the report is the answers' (and this IPC's).
       const cpu = process.cpuUsage(reportCpu)
-      const untilLast = lastAnswerCpu === null ? null : { user: lastAnswerCpu.user - reportCpu.user, system: lastAnswerCpu.system - reportCpu.system }
       const wakeMs = answers.filter(a => reportedAt.has(a.id)).map(a => a.at - reportedAt.get(a.id))
       const statusCodes = {}
       for (const { statusCode } of answers) statusCodes[statusCode] = (statusCodes[statusCode] ?? 0) + 1
-      process.send({ type: 'stats', wakeMs, statusCodes, answered: answers.length, maxBlockMs: histogram.max / 1e6, maxBlockCpuMs: maxCpuGapMs, answerCpuMs: untilLast === null ? null : (untilLast.user + untilLast.system) / 1000, cpuMs: (cpu.user + cpu.system) / 1000 })
+      process.send({ type: 'stats', wakeMs, statusCodes, answered: answers.length, maxBlockMs: histogram.max / 1e6, maxBlockCpuMs: maxCpuGapMs, answerCpuMs: (cpu.user + cpu.system) / 1000 })
     } else if (message.type === 'stop') {
       app.close().then(async () => { await redis?.quit() }).then(() => process.exit(0))
     }

@@ -51,7 +51,7 @@ function startReplica (env) {
 }
 
 // Held polls on keep-alive connections of their own (as a browser's), reports on a smaller pool.
-const pollAgent = new http.Agent({ keepAlive: true, maxSockets: Infinity })
+const pollAgent = new http.Agent({ keepAlive: true, maxSockets: Infinity, maxFreeSockets: Infinity })
 const reportAgent = new http.Agent({ keepAlive: true, maxSockets: 500 })
 
 function send (agent, method, url, body) {
@@ -129,7 +129,7 @@ async function burst (replica, url, targets, bare = null) {
     wakeMs: { p50: percentile(stats.wakeMs, 0.5), p99: percentile(stats.wakeMs, 0.99), max: Math.max(...stats.wakeMs) },
     maxBlockMs: stats.maxBlockMs,
     maxBlockCpuMs: stats.maxBlockCpuMs,
-    // The replica's CPU from the first report's arrival to the last poll's answer.
+    // The replica's CPU from the first report's arrival until asked, after the last poll's answer.
     answerCpuMs: stats.answerCpuMs
   }
 }
