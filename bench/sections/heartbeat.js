@@ -52,6 +52,9 @@ async function heartbeat ({ server, runId, rounds, roundSeconds }) {
         redisSubscribed: ['redis', 'redis+subscriber']
       })
     }
+    // PAIRS=memory,redisSpread measures those figures alone (more rounds in the same time).
+    const only = process.env.PAIRS?.split(',')
+    if (only !== undefined) for (const figure of Object.keys(pairs)) if (!only.includes(figure)) delete pairs[figure]
     const rates = {}
     const ratios = Object.fromEntries(Object.keys(pairs).map(figure => [figure, []]))
     const measure = async (duration, rounds) => {
