@@ -10,6 +10,7 @@ interface Internals {
   byKind: Map<string, { records: Map<string, unknown> }>
   lanes: { queues: Map<string, Map<string, { size: number }>> }
   sweeper: { sweepingOn?: NodeJS.Immediate }
+  creationOrder: Map<unknown, number>
 }
 
 // The model list's records, the runtimes' queues (keyed by lane) and the sweep under way.
@@ -99,6 +100,26 @@ t.test('memory is returned on a timer, without new requests', async t => {
   t.equal(records.size, 0)
   t.equal(internals(store).queues.size, 0)
   t.equal(await store.get('rt', request.id), null)
+})
+
+t.test('regression: each record\'s creation order outlived it (a WeakMap kept its table at its peak size: 4 MB after 100,000 requests)', async t => {
+  mock.timers.enable({ apis: ['setInterval'] })
+  t.teardown(() => mock.timers.reset())
+  const clock = new Clock()
+  const store = new MemoryModelListStore({ now: clock.now, pendingTimeoutMs: 1_000, runningTimeoutMs: 1_000, retentionMs: 5_000 })
+  t.teardown(() => store.close())
+  const order = (store.workStore as unknown as Internals).creationOrder
+  const read = await store.create('rt')
+  await store.create('rt')
+  const completed = await store.create('rt2')
+  await store.popPending('rt2')
+  await store.complete('rt2', completed.id, { models: [{ id: 'm', label: 'M' }], supported: true })
+  t.equal(order.size, 3, 'one entry per stored request')
+  clock.advance(5_000)
+  t.equal(await store.get('rt', read.id), null, 'forgotten by a read')
+  t.equal(order.size, 2, 'its creation order with it')
+  mock.timers.tick(5_000)
+  t.same([internals(store).records.size, order.size], [0, 0], 'and the sweep forgets the rest, with theirs')
 })
 
 t.test('the sweep runs at least every 10 seconds, and close() stops it', async t => {
