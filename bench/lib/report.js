@@ -102,7 +102,7 @@ function rows (results) {
     out.push(figure(6, `${s.opens} simultaneous opens: discoveries`, s.discoveries, f0, ['=', 1]))
     out.push(figure(6, `${s.opens} simultaneous opens: HTTP requests per open / p50 / p99 ms`, s.httpRequestsPerOpen, v => `${f1(v)} / ${f0(s.msToAnswer.p50)} / ${f0(s.msToAnswer.p99)}`))
     out.push(figure(6, 'report on A to held poll on B answering, p50 / p99 ms', picker.reportToHeldPoll.p50, v => `${f1(v)} / ${f1(picker.reportToHeldPoll.p99)}`))
-    out.push(figure(6, 'Redis commands a held poll sends while waiting', picker.commandsWhileHeld.commands, f0, ['=', 0]))
+    out.push(figure(6, 'Redis commands a held poll sends while waiting (canary publishes, 1 s window)', picker.commandsWhileHeld.commands, v => `${f0(v)} (${f0(picker.commandsWhileHeld.canaryPublishes)})`, ['=', 0]))
   }
   if (capacity) {
     const { perUnit, heartbeatsPerReplicaCore } = capacity

@@ -84,7 +84,7 @@ async function routes ({ server, runId }) {
         let row = out.rows.find(r => r.name === phase.name)
         if (row === undefined) out.rows.push(row = { name: phase.name })
         if (mode === 'counted') {
-          const counts = await counter.count(() => pool(1, n, phase.run))
+          const { 'canary publish': _canary, ...counts } = await counter.count(() => pool(1, n, phase.run))
           row.commands = Object.fromEntries(Object.entries(counts).map(([name, c]) => [name, c / n]))
           row.roundTrips = Object.values(counts).reduce((a, b) => a + b, 0) / n
         } else {

@@ -58,7 +58,7 @@ async function storeOps ({ server, runId }) {
       }
       for (const operation of operations) {
         const counted = await prepare(store, operation, countedCalls, `count-${kind}`)
-        const counts = await counter.count(() => pool(1, countedCalls, counted))
+        const { 'canary publish': _canary, ...counts } = await counter.count(() => pool(1, countedCalls, counted))
         const topLevel = Object.values(counts).reduce((a, b) => a + b, 0)
         const costed = await prepare(store, operation, costedCalls, `cost-${kind}`)
         const stats = await measure(client, () => pool(costConcurrency, costedCalls, costed))
