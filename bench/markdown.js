@@ -12,7 +12,7 @@ console.log(mainTable(results.figures))
 if (results.results.capacity) {
   const { assumptions } = results.results.capacity
   console.log(`\nCapacity on paper, from the figures above. Assumptions: a heartbeat every ${assumptions.heartbeatEverySeconds} s; ` +
-    `${assumptions.opensPerDaemonPerHour} picker opens per daemon per hour, ${assumptions.openMix}; cores planned at ${assumptions.targetUtilisation * 100}% busy; ` +
+    `${assumptions.opensPerDaemonPerHour} picker opens per daemon per hour, ${assumptions.openMix}; idle heartbeats ${assumptions.idleHeartbeats ?? 'each one Redis probe'}; cores planned at ${assumptions.targetUtilisation * 100}% busy; ` +
     `one core per replica; one core per Redis master, and a Cluster of ${assumptions.minimumClusterMasters} masters at least once one core is not enough; ` +
     `pub/sub messages delivered ${assumptions.deliveriesPerMessage}.\n`)
   console.log(capacityTable(results.results.capacity))

@@ -10,6 +10,10 @@ const assumptions = {
   opensPerDaemonPerHour: 2,
   // Worst case: every open is cold (POST, a claiming heartbeat, the report, one held GET).
   openMix: 'all cold, with wait_ms',
+  // Steady state with the idle runtime cache: what the heartbeats spread over
+  // 1,000 idle runtimes sent after warm-up (a runtime's first heartbeat, and
+  // its first after work was queued, probe once; the canary is per replica).
+  idleHeartbeats: 'as measured spread over 1,000 idle runtimes, after warm-up',
   // Classic PUBLISH: every replica's subscriber hears every message (in a Cluster,
   // every master relays it too).
   deliveriesPerMessage: 'one per replica',
@@ -20,7 +24,7 @@ const assumptions = {
   minimumClusterMasters: 3
 }
 
-const daemonCounts = [10_000, 100_000, 1_000_000]
+const daemonCounts = [10_000, 100_000, 1_000_000, 10_000_000]
 
 function row (routes, name) {
   return routes.rows.find(r => r.name === name)
@@ -43,8 +47,16 @@ function capacity ({ heartbeat, routes, picker }) {
     publishes: parts.reduce((a, [r, n]) => a + n * r.publishes, 0)
   })
   const catalogCache = routes.catalogCache.fresh === true
+  // Without the spread figure (an older results file): every idle heartbeat probes.
+  const spreadCommands = heartbeat.redisCommandsPerSpreadHeartbeat ?? idle.roundTrips
   const perUnit = {
-    heartbeat: { commands: idle.roundTrips, serverUsec: idle.serverCpuUsec, replicaUsec: heartbeat.replicaCpuUsecPerHeartbeat.redis ?? NaN, publishes: 0 },
+    heartbeat: {
+      commands: spreadCommands,
+      // What a probe costs Redis, per command it sends.
+      serverUsec: spreadCommands * idle.serverCpuUsec / idle.roundTrips,
+      replicaUsec: heartbeat.replicaCpuUsecPerHeartbeat['redis-spread'] ?? NaN,
+      publishes: 0
+    },
     // The frontend's POST and one held GET (read on arrival and on waking), the daemon's claiming heartbeat and report.
     coldOpen: sum([[post, 1], [claim, 1], [report, 1], [read, assumptions.readsPerHeldPoll]]),
     // Answered from the catalog: the POST alone.
@@ -61,7 +73,7 @@ function capacity ({ heartbeat, routes, picker }) {
     const heartbeats = daemons / assumptions.heartbeatEverySeconds
     const opens = daemons * assumptions.opensPerDaemonPerHour / 3600
     const replicaCores = Math.ceil((heartbeats * heartbeatReplicaUsec + opens * coldReplicaUsec) / 1e6 / assumptions.targetUtilisation)
-    const redisCores = (heartbeats * idle.serverCpuUsec + opens * coldRedis.serverUsec) / 1e6 / assumptions.targetUtilisation
+    const redisCores = (heartbeats * perUnit.heartbeat.serverUsec + opens * coldRedis.serverUsec) / 1e6 / assumptions.targetUtilisation
     const masters = redisCores <= 1 ? 1 : Math.max(assumptions.minimumClusterMasters, Math.ceil(redisCores))
     const replicas = Math.ceil(replicaCores / assumptions.replicaCoresPerReplica)
     const published = opens * coldRedis.publishes
@@ -69,7 +81,7 @@ function capacity ({ heartbeat, routes, picker }) {
       daemons,
       heartbeatsPerSecond: heartbeats,
       opensPerSecond: opens,
-      redisCommandsPerSecond: heartbeats * idle.roundTrips + opens * coldRedis.commands,
+      redisCommandsPerSecond: heartbeats * perUnit.heartbeat.commands + opens * coldRedis.commands,
       replicaCores,
       redisCores,
       clusterMasters: masters,
