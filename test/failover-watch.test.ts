@@ -26,8 +26,7 @@ const node = (key: string): { options: { host: string, port: number } } => {
   return { options: { host, port: Number(port) } }
 }
 
-function watched (): { client: ClusterDouble, watch: FailoverWatch, wakes: () => number } {
-  const client = new ClusterDouble()
+function watched<C extends ClusterDouble = ClusterDouble> (client: C = new ClusterDouble() as C): { client: C, watch: FailoverWatch, wakes: () => number } {
   client.serve('h:1', 'h:2', 'h:3')
   let wakes = 0
   const watch = new FailoverWatch(client, () => { wakes++ })
@@ -106,11 +105,7 @@ class RefreshingDouble extends ClusterDouble {
 t.test('regression: a replica with no traffic on the lost slots never learnt of the takeover (ioredis refreshes no slots map on a timer by default): the watch refreshes twice a second until the master is replaced', async t => {
   mock.timers.enable({ apis: ['setInterval', 'Date'] })
   t.teardown(() => { mock.timers.reset() })
-  const client = new RefreshingDouble()
-  client.serve('h:1', 'h:2', 'h:3')
-  let wakes = 0
-  const watch = new FailoverWatch(client, () => { wakes++ })
-  watch.start()
+  const { client, watch, wakes } = watched(new RefreshingDouble())
   mock.timers.tick(refreshEveryMs * 4)
   t.equal(client.refreshes, 0, 'nothing asked while no master is lost')
   client.emit('-node', node('h:2'))
@@ -121,11 +116,11 @@ t.test('regression: a replica with no traffic on the lost slots never learnt of 
   t.equal(client.refreshes, 1, `asked ${refreshEveryMs} ms later`)
   mock.timers.tick(refreshEveryMs)
   t.equal(client.refreshes, 2, 'one timer, however many losses were heard')
-  t.equal(wakes, 0)
+  t.equal(wakes(), 0)
   client.serve('h:1', 'h:5', 'h:3')
   mock.timers.tick(refreshEveryMs)
   t.equal(client.refreshes, 3)
-  t.equal(wakes, 1, 'the refresh that shows the replica in its place wakes the polls')
+  t.equal(wakes(), 1, 'the refresh that shows the replica in its place wakes the polls')
   mock.timers.tick(refreshEveryMs * 4)
   t.equal(client.refreshes, 3, 'and the asking stops')
   watch.stop()
@@ -134,11 +129,7 @@ t.test('regression: a replica with no traffic on the lost slots never learnt of 
 t.test('a lost master never replaced: asked for a minute, then only the client\'s own refreshes count', async t => {
   mock.timers.enable({ apis: ['setInterval', 'Date'] })
   t.teardown(() => { mock.timers.reset() })
-  const client = new RefreshingDouble()
-  client.serve('h:1', 'h:2', 'h:3')
-  let wakes = 0
-  const watch = new FailoverWatch(client, () => { wakes++ })
-  watch.start()
+  const { client, watch, wakes } = watched(new RefreshingDouble())
   client.emit('-node', node('h:2'))
   // Step by step: the mocked clock jumps to the end of a tick before its timers run.
   for (let ms = 0; ms < refreshForMs + refreshEveryMs; ms += refreshEveryMs) mock.timers.tick(refreshEveryMs)
@@ -148,7 +139,7 @@ t.test('a lost master never replaced: asked for a minute, then only the client\'
   t.equal(client.refreshes, asked, 'then no more')
   client.serve('h:1', 'h:5', 'h:3')
   client.emit('refresh')
-  t.equal(wakes, 1, 'a refresh of the client\'s own still wakes the polls')
+  t.equal(wakes(), 1, 'a refresh of the client\'s own still wakes the polls')
   watch.stop()
 })
 

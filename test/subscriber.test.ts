@@ -20,8 +20,7 @@ class Connection extends EventEmitter {
 
 const turn = async (): Promise<void> => { await new Promise(resolve => setImmediate(resolve)) }
 
-function subscriber (): { connection: Connection, subscriber: Subscriber, told: () => number } {
-  const connection = new Connection()
+function subscriber<C extends Connection = Connection> (connection: C = new Connection() as C): { connection: C, subscriber: Subscriber, told: () => number } {
   let told = 0
   const redis = { duplicate: () => connection } as unknown as RedisClient
   const made = new Subscriber({ redis, channels: { settled: 's', queued: 'q' }, signals: new Signals(), onResubscribed: () => { told++ } })
@@ -93,13 +92,7 @@ class ClusterConnection extends Connection {
   }
 }
 
-function clusterSubscriber (): { connection: ClusterConnection, subscriber: Subscriber, told: () => number } {
-  const connection = new ClusterConnection()
-  let told = 0
-  const redis = { duplicate: () => connection } as unknown as RedisClient
-  const made = new Subscriber({ redis, channels: { settled: 's', queued: 'q' }, signals: new Signals(), onResubscribed: () => { told++ } })
-  return { connection, subscriber: made, told: () => told }
-}
+const clusterSubscriber = (): ReturnType<typeof subscriber<ClusterConnection>> => subscriber(new ClusterConnection())
 
 async function subscribed (connection: Connection, s: Subscriber): Promise<void> {
   const listening = s.listening()
