@@ -11,10 +11,18 @@
 const Fastify = require('fastify')
 const Redis = require('ioredis')
 const { monitorEventLoopDelay } = require('node:perf_hooks')
+const { Session } = require('node:inspector')
+const { writeFileSync } = require('node:fs')
 const { fastifyModelList } = require('../..')
 
 const redisPort = process.env.REDIS_PORT
 const keyPrefix = process.env.KEY_PREFIX
+// HELD_POLLS_WINDOW_PROFILE=dir: a CPU profile of the answers alone (from `report` to `stats`).
+const windowProfile = process.env.HELD_POLLS_WINDOW_PROFILE
+let session = null
+function post (method, params) {
+  return new Promise((resolve, reject) => session.post(method, params, (error, result) => error ? reject(error) : resolve(result)))
+}
 
 async function main () {
   const redis = redisPort === undefined ? undefined : new Redis({ host: '127.0.0.1', port: Number(redisPort), lazyConnect: false })
@@ -77,6 +85,11 @@ async function main () {
     } else if (message.type === 'report') {
       // From here on: the polls are all held, the reports come next.
       histogram.reset()
+      if (windowProfile !== undefined) {
+        if (session === null) { session = new Session(); session.connect() }
+        post('Profiler.enable').then(() => post('Profiler.setSamplingInterval', { interval: 100 })).then(() => post('Profiler.start')).then(() => process.send({ type: 'reporting' }))
+        return
+      }
       let last = process.cpuUsage()
       cpuProbe = setInterval(() => {
         const now = process.cpuUsage()
@@ -86,6 +99,9 @@ async function main () {
       process.send({ type: 'reporting' })
     } else if (message.type === 'stats') {
       histogram.disable()
+      if (windowProfile !== undefined) {
+        post('Profiler.stop').then(({ profile }) => writeFileSync(`${windowProfile}/${process.pid}-${Date.now()}.cpuprofile`, JSON.stringify(profile)))
+      }
       clearInterval(cpuProbe)
       // Asked once every poll was answered: the CPU since the report is the answers' (and this IPC's).
       const cpu = process.cpuUsage(reportCpu)

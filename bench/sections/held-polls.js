@@ -11,6 +11,7 @@
 //    at once: how many polls answered 503 (Redis healthy throughout).
 //   ONLY=heldPolls npm run bench
 //   HELD_POLLS=1000 HELD_POLLS_PROFILE=/tmp/prof ONLY=heldPolls npm run bench   (a CPU profile per replica)
+//   HELD_POLLS_WINDOW_PROFILE=/tmp/prof ONLY=heldPolls npm run bench   (a profile of the answers alone, per replica)
 const { fork } = require('node:child_process')
 const http = require('node:http')
 const { join } = require('node:path')
