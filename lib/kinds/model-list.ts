@@ -5,6 +5,7 @@ import { newId } from '../ids'
 import type { WorkRules } from '../rules'
 import type { CachedResult, CatalogAction, Outcome, WorkRecord } from '../store/contract'
 import { truncate, unexplainedFailure, WrittenAnswer, type Kind } from './kind'
+import { LastIso, LastParsed } from './wire-copies'
 
 // The model list: the first kind of work, built in. Its codec maps stored
 // records to today's wire shapes, and decides what a report does to the catalog.
@@ -48,18 +49,23 @@ export function writtenCompleted (result: ModelListResult): Outcome {
   return { status: 'completed', result: `${json}}` }
 }
 
+// The last record's pieces: the polls one wake-up answers all read one record.
+const createdAt = new LastIso()
+const updatedAt = new LastIso()
+const results = new LastParsed()
+
 export function toRequest (record: WorkRecord): ModelListRequest {
   const request: ModelListRequest = {
     id: record.id,
     runtime_id: record.runtimeId,
     status: record.status,
     supported: true,
-    created_at: new Date(record.createdAt).toISOString(),
-    updated_at: new Date(record.updatedAt).toISOString()
+    created_at: createdAt.format(record.createdAt),
+    updated_at: updatedAt.format(record.updatedAt)
   }
   if (record.result !== undefined) {
-    // Parsed per read, so callers never share an object with the store.
-    const result = JSON.parse(record.result) as Partial<ModelListResult>
+    // A copy per read, so callers never share an object with the store or each other.
+    const result = results.parse(record.result) as Partial<ModelListResult>
     if (result.models !== undefined) request.models = result.models
     request.supported = result.supported !== false
   }

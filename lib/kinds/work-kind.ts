@@ -4,6 +4,7 @@ import { WorkRules } from '../rules'
 import type { WorkRecord } from '../store/contract'
 import { operationName, type DaemonWork } from './declare'
 import { truncate, unexplainedFailure, type Kind } from './kind'
+import { LastIso, LastParsed } from './wire-copies'
 import { compileStrict } from '../routes/validator'
 import { checkedAs } from '../routes/ajv-schema'
 import type { WithoutBody } from '../routes/create-body'
@@ -30,17 +31,23 @@ export function canonicalJson (value: unknown): string {
   })
 }
 
+// The last record's pieces: the polls one wake-up answers all read one record.
+const createdAt = new LastIso()
+const updatedAt = new LastIso()
+const params = new LastParsed()
+const results = new LastParsed()
+
 export function toWorkRequest (record: WorkRecord): WorkRequest {
   const request: WorkRequest = {
     id: record.id,
     runtime_id: record.runtimeId,
     status: record.status,
-    created_at: new Date(record.createdAt).toISOString(),
-    updated_at: new Date(record.updatedAt).toISOString()
+    created_at: createdAt.format(record.createdAt),
+    updated_at: updatedAt.format(record.updatedAt)
   }
-  // Parsed per read, so callers never share an object with the store.
-  if (record.params !== undefined) request.params = JSON.parse(record.params)
-  if (record.result !== undefined) request.result = JSON.parse(record.result)
+  // A copy per read, so callers never share an object with the store or each other.
+  if (record.params !== undefined) request.params = params.parse(record.params)
+  if (record.result !== undefined) request.result = results.parse(record.result)
   if (record.error !== undefined) request.error = record.error
   return request
 }
