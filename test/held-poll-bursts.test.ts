@@ -1,6 +1,7 @@
 // Wake bursts (issue 15): thousands of polls held on one request wake with
-// one store read, and are answered a slice at a time; time a poll spends
-// waiting for the event loop is not charged to its store budget.
+// no store read (the settle's signal carries the record) or, for a record too
+// large to carry, one; they are answered a slice at a time; time a poll
+// spends waiting for the event loop is not charged to its store budget.
 import { mock } from 'node:test'
 import t, { type Test } from 'tap'
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify'
@@ -10,7 +11,8 @@ import type { ModelListOnWorkStore } from '../lib/kinds/model-list-store'
 import { MemoryWorkStore } from '../lib/store/memory'
 import { HeldPolls } from '../lib/routes/held-polls'
 import type { Face } from '../lib/kinds/face'
-import { catalog } from './helpers/contract'
+import { catalog, largeCatalog } from './helpers/contract'
+import { carriedBytes } from '../lib/store/redis/keys'
 import { hooks, hostApp, routes } from './helpers/apps'
 import { mockRedis } from './helpers/redis-mock'
 import { connect, deleteKeys, needsRedis, ready, uniquePrefix } from './helpers/redis'
@@ -108,7 +110,25 @@ for (const backend of backends) {
     const answered = await Promise.all(answers)
     const codes = answered.map(res => res.statusCode).filter(code => code !== 200)
     t.equal(answered.filter(res => res.statusCode === 200 && res.json().status === 'completed').length, polls, `every poll answered the report (others: ${codes.join(' ')})`)
+    t.equal(counts.gets() - before, 0, `the report's signal carried what ${polls} polls answered: no store read`)
+    t.same(answered[polls - 1].json().models, catalog, 'the catalog reported')
+  })
+}
+
+// The memory store's signal carries every record; Redis's those of at most carriedBytes.
+for (const backend of backends.slice(1)) {
+  t.test(`${backend.name}: a catalog larger than a signal carries: one store read wakes 1,000 polls`, async t => {
+    const app = await replica(t, backend)
+    if (app === null) return
+    t.ok(JSON.stringify(largeCatalog).length > carriedBytes, 'larger than a signal carries')
+    const polls = 1_000
+    const { id, answers, counts } = await holdMany(t, app, 'rt-1', polls)
+    const before = counts.gets()
+    t.equal((await app.inject(routes.report('rt-1', id, { status: 'completed', models: largeCatalog, supported: true }))).statusCode, 200)
+    const answered = await Promise.all(answers)
+    t.equal(answered.filter(res => res.statusCode === 200 && res.json().status === 'completed').length, polls, 'every poll answered the report')
     t.equal(counts.gets() - before, 1, `one store read woke ${polls} polls`)
+    t.same(answered[polls - 1].json().models, largeCatalog, 'the catalog reported')
   })
 }
 

@@ -5,7 +5,7 @@ import type { FastifyInstance } from 'fastify'
 import type Redis from 'ioredis'
 import fastifyModelList from '../lib/index'
 import type { ModelListOnWorkStore } from '../lib/kinds/model-list-store'
-import { catalog } from './helpers/contract'
+import { catalog, largeCatalog } from './helpers/contract'
 import { hooks, hostApp, routes } from './helpers/apps'
 import { ready } from './helpers/redis'
 import { listening } from './helpers/picker-contract'
@@ -71,11 +71,32 @@ t.test('held polls on a private redis-server', async t => {
     // A held poll has no timer but its own deadline: nothing polls meanwhile.
     await a.inject(routes.report(rt, id, { status: 'completed', models: catalog, supported: true }))
     for (const res of await Promise.all(polls)) t.equal(res.json().status, 'completed')
-    // The polls held on one replica wake with one read between them.
-    await until('the last reads', async () => reads() === 3 + 2, 5_000, 5)
+    // The report's signal carries the record: the polls answer it without a read.
+    await a.inject(routes.get(rt, id))
+    await until('the read after', async () => reads() === 3 + 1, 5_000, 5)
     const between = commands.slice(from)
     t.ok(isScript(between[0], '4') && between[0].includes('completed'), 'after the first reads, the next command is the report')
-    t.equal(between.length, 1 + 2, 'then exactly one read per replica: nothing while they waited')
+    t.equal(between.length, 1 + 1, 'then only the plain GET sent after them: nothing while they waited, nothing to answer them')
+    t.ok(isRead(between[1]), 'and that is a read')
+  })
+
+  t.test('a catalog larger than a signal carries: the polls held on one replica wake with one read between them (MONITOR)', async t => {
+    const commands: string[][] = []
+    const monitor = await connect().monitor()
+    t.teardown(() => monitor.disconnect())
+    monitor.on('monitor', (_time: string, args: string[], source: string) => { if (source !== 'lua') commands.push(args) })
+    const rt = 'rt-monitor-large'
+    const { id } = (await a.inject(routes.create(rt))).json<{ id: string }>()
+    const polls = [b.inject(held(rt, id)), b.inject(held(rt, id)), a.inject(held(rt, id))]
+    const isRead = (args: string[]): boolean => ['evalsha', 'eval'].includes(args[0].toLowerCase()) && args[2] === '1' && args[3].endsWith(`:req:${id}`)
+    const reads = (): number => commands.filter(isRead).length
+    await until('the three first reads', async () => reads() === 3, 5_000, 5)
+    const from = commands.length
+    await a.inject(routes.report(rt, id, { status: 'completed', models: largeCatalog, supported: true }))
+    for (const res of await Promise.all(polls)) t.same(res.json().models, largeCatalog)
+    await until('the last reads', async () => reads() === 3 + 2, 5_000, 5)
+    const between = commands.slice(from)
+    t.equal(between.length, 1 + 2, 'the report, then exactly one read per replica')
     t.ok(between.slice(1).every(isRead), 'and those are reads')
   })
 

@@ -226,7 +226,7 @@ t.test('signals', async t => {
     await here.listening()
     const opened = await there.open(skills, rt, open) as { record: { id: string } }
     t.equal(await heard, `${rt} skill_import`)
-    const woken = new Promise<void>(resolve => { void here.watchSettled(rt, opened.record.id, resolve) })
+    const woken = new Promise<void>(resolve => { void here.watchSettled(rt, opened.record.id, () => { resolve() }) })
     await here.listening()
     await there.settle(skills, rt, opened.record.id, { status: 'failed', error: 'no' }, 'keep')
     await woken

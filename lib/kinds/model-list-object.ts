@@ -147,12 +147,18 @@ export class ModelListObjectStore implements WorkStore {
       : null
   }
 
-  async watchSettled (runtimeId: string, id: string, wake: () => void): Promise<() => void> {
+  async watchSettled (runtimeId: string, id: string, wake: (record?: WorkRecord) => void): Promise<() => void> {
     const stopLocal = this.local.watchSettled(runtimeId, id, wake)
     const watch = this.work?.watchSettled
     if (watch === undefined) return stopLocal
+    // A record the work store's signal carries is what its get answers: with
+    // the model list's get replaced, the polls read through the replacement.
+    const wakeWork = (record?: WorkRecord): void => {
+      if (record !== undefined && !this.builtIn('get') && record.kind === modelListKind) wake()
+      else wake(record)
+    }
     try {
-      const stop = await watch.call(this.work, runtimeId, id, wake)
+      const stop = await watch.call(this.work, runtimeId, id, wakeWork)
       return () => { stopLocal(); stop() }
     } catch (error) {
       stopLocal()

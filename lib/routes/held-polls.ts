@@ -49,17 +49,21 @@ interface Request {
  * One held poll's sleep: ends at its timer or at a wake-up, on its turn (a
  * signal may wake thousands at once). A wake-up that comes while the poll is
  * reading is kept, so the next sleep ends at once. `since` is when it was
- * last woken: the next read must start after it.
+ * last woken: the next read must start after it. A wake-up may carry the
+ * settled record (the store's signal did): the poll answers it, no read.
  */
 class Sleeper {
   private woken = false
   private end: (() => void) | undefined
   since = 0
+  /** The settled record a wake-up carried, until the poll takes it. */
+  carried: WorkRecord | undefined
 
   constructor (private readonly mark: () => number, private readonly go: (next: () => void) => void) {}
 
-  readonly wake = (): void => {
+  readonly wake = (record?: WorkRecord): void => {
     this.since = this.mark()
+    if (record !== undefined) this.carried = record
     this.woken = true
     this.go(this.ends)
   }
@@ -131,6 +135,12 @@ export class HeldPolls {
       (error: unknown) => { log.warn({ err: error }, 'fastify-model-list: cannot hold the poll, answering at once') }
     )
     const readOnce = async (): Promise<WorkRecord | null> => {
+      const { carried } = sleeper
+      if (carried !== undefined) {
+        // Settled: what the signal carried is what a read would answer now, and for good.
+        await this.pacer.turn(request.slice)
+        return carried
+      }
       const since = sleeper.since
       this.lag.start()
       const asked = Date.now()

@@ -121,8 +121,11 @@ export interface WorkStore {
    * Held polls across replicas: `wake` is called once the request is settled,
    * on whichever replica. Resolves, with the way to stop, once such a wake-up
    * can be heard. Without it, polls wake for reports this process receives.
+   * `wake` may be given the settled record, exactly as `get` would answer it
+   * then (the plugin's held polls answer it without a read, and never change it);
+   * without one they read.
    */
-  watchSettled?(runtimeId: string, id: string, wake: () => void): Promise<() => void>
+  watchSettled?(runtimeId: string, id: string, wake: (record?: WorkRecord) => void): Promise<() => void>
   /** Calls `listener(runtimeId, kind)` on every replica whenever work is queued; answers the way to stop. */
   onQueued?(listener: QueuedListener): () => void
   /** Resolves once signals from other replicas are heard (before, a hint sent elsewhere is lost). */

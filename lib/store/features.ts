@@ -40,7 +40,7 @@ export class Engine {
   /** The store's clock: deadlines are on it. */
   readonly now: () => number
   /** Wake-ups for held polls; without them, a poll waits for its deadline or `wait_ms`. */
-  readonly watchSettled: (runtimeId: string, id: string, wake: () => void) => Promise<() => void>
+  readonly watchSettled: NonNullable<WorkStore['watchSettled']>
   readonly onQueued: (listener: QueuedListener) => () => void
   readonly listening: () => Promise<void>
   readonly useLog: (log: FastifyBaseLogger) => void

@@ -1,11 +1,12 @@
-import type { QueuedListener } from './contract'
+import type { QueuedListener, WorkRecord } from './contract'
 
 // The signals a store hands to its listeners in this process: "a request was
 // settled" (wakes held polls) and "work was queued" (the wake-up hint). The
 // memory store emits them itself; the Redis store emits what its subscriber
-// hears, so every replica gets the signals of every other.
+// hears, so every replica gets the signals of every other. A settle's signal
+// may carry the settled record: the polls it wakes then answer without a read.
 
-type Wake = () => void
+type Wake = (record?: WorkRecord) => void
 
 export class Signals {
   // Every poll held on one request shares the one signal its settle sends.
@@ -30,10 +31,11 @@ export class Signals {
     return () => { this.queuedListeners.delete(entry) }
   }
 
-  emitSettled (runtimeId: string, requestId: string): void {
+  /** `record`, when given, is the settled record as `get` answers it: shared by every watcher, so never changed by them. */
+  emitSettled (runtimeId: string, requestId: string, record?: WorkRecord): void {
     const watchers = this.settledWatchers.get(`${runtimeId} ${requestId}`)
     if (watchers === undefined) return
-    for (const wake of [...watchers]) wake()
+    for (const wake of [...watchers]) wake(record)
   }
 
   emitQueued (runtimeId: string, kind: string): void {

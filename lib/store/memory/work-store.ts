@@ -153,7 +153,8 @@ export class MemoryWorkStore implements WorkStore {
       this.touch(record)
       this.lanes.unclaim({ runtimeId, kind: rules.kind }, id)
       this.catalogs.apply(runtimeId, cache, record.result, now, this.creationOrder.get(record) as number)
-      this.signals.emitSettled(runtimeId, id)
+      // The polls it wakes answer this copy: no read.
+      this.signals.emitSettled(runtimeId, id, { ...record })
     }
     return { ...record, change }
   }
@@ -171,7 +172,7 @@ export class MemoryWorkStore implements WorkStore {
   }
 
   // Held polls and hints are heard in this process as they happen.
-  async watchSettled (runtimeId: string, id: string, wake: () => void): Promise<() => void> {
+  async watchSettled (runtimeId: string, id: string, wake: (record?: WorkRecord) => void): Promise<() => void> {
     return this.signals.watchSettled(runtimeId, id, wake)
   }
 

@@ -25,7 +25,11 @@ import { modelListKind } from '../../rules'
 // the last one; each other key, the kind's `retentionMs` after its last change.
 // Channels (classic pub/sub, published from inside the scripts, each heard by
 // one subscriber connection per store; the client's own keyPrefix leads both):
-//   <prefix>:settled   '<runtimeId> <requestId>' when a report is accepted (wakes held polls)
+//   <prefix>:settled   '<runtimeId> <requestId>' when a report is accepted (wakes held polls);
+//                      when its result (or error) and params together are at most
+//                      `carriedBytes`, followed by ' <kind>', a newline and the record,
+//                      each field as <name><bytes>:<value> (s c u d, then r or e, p):
+//                      the polls it wakes answer it without a read (./reply.ts readSettled)
 //   <prefix>:queued    '<runtimeId> <kind>' when a request is queued (the wake-up hint),
 //                      '<runtimeId> <kind> back' when a claim is handed back (claimable
 //                      again: replicas forget the runtime was idle; no hint)
@@ -33,6 +37,13 @@ import { modelListKind } from '../../rules'
 //                      every master, proving its signal path live (./canary.ts)
 
 export const defaultKeyPrefix = 'model-list'
+
+/**
+ * The most bytes of result, error and params a settled signal carries (every
+ * master of a Cluster forwards every message to every node): a larger
+ * record's polls read it.
+ */
+export const carriedBytes = 16 * 1024
 
 export interface KindKeys {
   queue: string

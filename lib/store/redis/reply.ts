@@ -57,3 +57,36 @@ export function changeOf (fields: Map<string, string>): RecordChange | undefined
   if (claimedAt !== undefined) change.claimedAt = Number(claimedAt)
   return change
 }
+
+/** A settled signal: the request, and the record when the signal carries it (see ./keys.ts). */
+export interface Settled {
+  runtimeId: string
+  id: string
+  record?: WorkRecord
+}
+
+const digits = /^\d+$/
+
+/** A message on the settled channel, or undefined when it cannot be read (never thrown: a subscriber hears anyone). */
+export function readSettled (message: string): Settled | undefined {
+  const newline = message.indexOf('\n')
+  const head = (newline === -1 ? message : message.slice(0, newline)).split(' ')
+  const [runtimeId, id, kind] = head
+  if (id === undefined) return undefined
+  if (newline === -1 || kind === undefined) return { runtimeId, id }
+  const record: WorkRecord = { id, runtimeId, kind, status: 'pending', createdAt: 0, updatedAt: 0, deadline: 0 }
+  // Lengths are in bytes: the values are read from the bytes, not the string.
+  const bytes = Buffer.from(message.slice(newline + 1))
+  let at = 0
+  while (at < bytes.length) {
+    const colon = bytes.indexOf(58, at)
+    const field = String.fromCharCode(bytes[at])
+    const length = bytes.toString('latin1', at + 1, colon)
+    if (colon === -1 || !Object.hasOwn(recordFields, field) || !digits.test(length)) return { runtimeId, id }
+    const end = colon + 1 + Number(length)
+    if (end > bytes.length) return { runtimeId, id }
+    recordFields[field](record, bytes.toString('utf8', colon + 1, end))
+    at = end
+  }
+  return { runtimeId, id, record }
+}

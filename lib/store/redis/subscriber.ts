@@ -1,6 +1,7 @@
 import type { FastifyBaseLogger } from 'fastify'
 import type { RedisClient } from './client'
 import type { Signals } from '../signals'
+import { readSettled } from './reply'
 
 /** A Cluster's connection to the one node its subscriber listens on (an ioredis `Redis`). */
 interface NodeConnection {
@@ -187,13 +188,14 @@ export class Subscriber {
   private hear (channel: string, message: string): void {
     const { signalPath } = this
     if (signalPath !== undefined && channel === signalPath.canaryChannel) return signalPath.canary(message)
-    // A hand-back says why ('<runtimeId> <kind> back'): claimable again, but not newly queued (no hint).
-    const [runtimeId, what, why] = message.split(' ')
     if (channel === this.channels.queued) {
+      // A hand-back says why ('<runtimeId> <kind> back'): claimable again, but not newly queued (no hint).
+      const [runtimeId, kind, why] = message.split(' ')
       signalPath?.claimable(runtimeId)
-      if (why === undefined) this.signals.emitQueued(runtimeId, what)
+      if (why === undefined) this.signals.emitQueued(runtimeId, kind)
     } else {
-      this.signals.emitSettled(runtimeId, what)
+      const settled = readSettled(message)
+      if (settled !== undefined) this.signals.emitSettled(settled.runtimeId, settled.id, settled.record)
     }
   }
 

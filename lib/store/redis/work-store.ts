@@ -7,7 +7,7 @@ import { Signals } from '../signals'
 import type { CatalogAction, OpenedWork, OpenRequest, Outcome, QueuedListener, WorkRecord, WorkStore } from '../contract'
 import type { RedisClient } from './client'
 import { ServerClock } from './clock'
-import { canaryChannel, catalogKey, channels, checkKeyPrefix, defaultKeyPrefix, kindKeys, type KindKeys } from './keys'
+import { canaryChannel, carriedBytes, catalogKey, channels, checkKeyPrefix, defaultKeyPrefix, kindKeys, type KindKeys } from './keys'
 import { changeOf, readReply, type Reply } from './reply'
 import { ReplicaWait, checkWaitForReplicas, type WaitForReplicas } from './replicas'
 import { defineScripts, type Scripts } from './scripts'
@@ -295,7 +295,7 @@ export class RedisWorkStore implements WorkStore {
     const reply = await this.change('settle',
       keys.records + id, keys.queue, catalogKey(this.keyPrefix, runtimeId), keys.running,
       ...this.common(rules), id, outcome.status, payload,
-      windows === null ? 'keep' : cache, windows?.serveWindowMs ?? 0, this.settledChannel, runtimeId)
+      windows === null ? 'keep' : cache, windows?.serveWindowMs ?? 0, this.settledChannel, runtimeId, rules.kind, carriedBytes)
     const { fields, records } = this.read(rules, runtimeId, reply)
     return withChange(records[0], fields)
   }
@@ -309,7 +309,7 @@ export class RedisWorkStore implements WorkStore {
     return record
   }
 
-  async watchSettled (runtimeId: string, id: string, wake: () => void): Promise<() => void> {
+  async watchSettled (runtimeId: string, id: string, wake: (record?: WorkRecord) => void): Promise<() => void> {
     const unwatch = this.signals.watchSettled(runtimeId, id, wake)
     this.failoverWatch.start()
     try {

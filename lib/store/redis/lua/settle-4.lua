@@ -2,7 +2,9 @@
 -- KEYS[4] its running set; ARGV[5] the record's id, ARGV[6] 'completed' or
 -- 'failed', ARGV[7] the result (completed) or the error (failed), ARGV[8] what
 -- an accepted report does to the catalog ('store', 'drop' or 'keep'), ARGV[9]
--- the catalog's lifetime (ms), ARGV[10] the settled channel, ARGV[11] the runtime id.
+-- the catalog's lifetime (ms), ARGV[10] the settled channel, ARGV[11] the runtime id,
+-- ARGV[12] the kind, ARGV[13] the most bytes of result, error and params the
+-- signal carries.
 -- Compare-and-set: only a live record takes the report; a late one changes nothing.
 local record = load(KEYS[1])
 if not record then return missing() end
@@ -41,8 +43,20 @@ if ARGV[8] ~= 'keep' then
     redis.call('PEXPIRE', KEYS[3], ARGV[9])
   end
 end
--- Wakes the polls held on this request, on every replica.
-redis.call('PUBLISH', ARGV[10], ARGV[11] .. ' ' .. ARGV[5])
+-- Wakes the polls held on this request, on every replica: '<runtime> <id>',
+-- and when small enough ' <kind>' and the record after a newline, each field
+-- as <name><bytes>:<value>, so the polls answer it without a read (a read
+-- would fail while a Cluster refuses queries, just after a failover).
+local message = ARGV[11] .. ' ' .. ARGV[5]
+if string.len(ARGV[7]) + string.len(record.p or '') <= tonumber(ARGV[13]) then
+  local parts = { message, ' ', ARGV[12], '\n' }
+  for _, field in ipairs({ 's', 'c', 'u', 'd', 'r', 'e', 'p' }) do
+    local value = record[field]
+    if value then parts[#parts + 1] = field .. string.len(value) .. ':' .. value end
+  end
+  message = table.concat(parts)
+end
+redis.call('PUBLISH', ARGV[10], message)
 local out = { 'settled', '1' }
 if claimedAt then
   out[3] = 'claimedAt'
