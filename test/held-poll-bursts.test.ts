@@ -199,6 +199,32 @@ t.test('HeldPolls, with a store double', async t => {
     for (const found of await Promise.all(holds)) t.equal(found?.status, 'completed')
   })
 
+  t.test('regression: the polls of a wake-up were answered only once all of them were woken', async t => {
+    // Each poll back from its read waited behind every poll still to wake: with
+    // 5,000 woken, what each held until its answer outlived the young generation.
+    let status: WorkRecord['status'] = 'pending'
+    const store = double(() => record(status))
+    const polls = new HeldPolls(1_000, 4)
+    let answered = 0
+    const holds = Array.from({ length: 20 }, async () => {
+      await polls.hold({ face: store.face, runtimeId: 'rt', requestId: 'r-1', waitMs: 30_000, read: async (_ms, get) => await get(), log })
+      answered++
+    })
+    for (let i = 0; i < 20; i++) await turn()
+    status = 'completed'
+    store.wake()
+    const perTurn: number[] = []
+    while (answered < 20) {
+      const was = answered
+      await turn()
+      perTurn.push(answered - was)
+    }
+    // Before: 0 0 0 0 0 4 4 4 4 4 (all 20 woken, then answered).
+    t.ok(perTurn.findIndex(n => n > 0) <= 1, `the first slice woken is answered in the turn after it (answers per turn: ${perTurn.join(' ')})`)
+    t.ok(perTurn.every(n => n <= 4), 'never more than the slice in one turn')
+    await Promise.all(holds)
+  })
+
   t.test('polls of different requests do not wait for one another\'s slice', async t => {
     let status: WorkRecord['status'] = 'pending'
     const store = double(() => record(status))
