@@ -154,13 +154,13 @@ t.test('the answers of a burst come a slice at a time, a turn of the event loop 
 
 t.test('HeldPolls, with a store double', async t => {
   /** A face whose store answers `records()` at once, whose watches the test fires. */
-  function double (records: () => WorkRecord | null): { face: Face, wake: () => void, gets: () => number } {
-    const wakes = new Set<() => void>()
+  function double (records: () => WorkRecord | null): { face: Face, wake: (carried?: WorkRecord) => void, gets: () => number } {
+    const wakes = new Set<(carried?: WorkRecord) => void>()
     let gets = 0
     const face = {
       kind: { key: 'pending_test' },
       engine: {
-        watchSettled: async (_rt: string, _id: string, wake: () => void) => {
+        watchSettled: async (_rt: string, _id: string, wake: (carried?: WorkRecord) => void) => {
           wakes.add(wake)
           return () => { wakes.delete(wake) }
         }
@@ -168,7 +168,7 @@ t.test('HeldPolls, with a store double', async t => {
       get: async () => { gets++; return records() },
       msUntilDeadline: () => 60_000
     } as unknown as Face
-    return { face, wake: () => { for (const wake of [...wakes]) wake() }, gets: () => gets }
+    return { face, wake: carried => { for (const wake of [...wakes]) wake(carried) }, gets: () => gets }
   }
   const log = { warn: () => {} } as unknown as Parameters<HeldPolls['hold']>[0]['log']
   const record = (status: WorkRecord['status']): WorkRecord => ({ id: 'r-1', status, createdAt: 0, updatedAt: 0, deadline: 60_000 } as unknown as WorkRecord)
@@ -223,6 +223,31 @@ t.test('HeldPolls, with a store double', async t => {
     t.ok(perTurn.findIndex(n => n > 0) <= 1, `the first slice woken is answered in the turn after it (answers per turn: ${perTurn.join(' ')})`)
     t.ok(perTurn.every(n => n <= 4), 'never more than the slice in one turn')
     await Promise.all(holds)
+  })
+
+  t.test('regression: a wake-up carrying the record took two turns per slice (its turn, then one more)', async t => {
+    // The wake-up is the poll's turn; with no read, nothing else is left to pace.
+    const store = double(() => record('pending'))
+    const polls = new HeldPolls(1_000, 4)
+    let answered = 0
+    const holds = Array.from({ length: 20 }, async () => {
+      const found = await polls.hold({ face: store.face, runtimeId: 'rt', requestId: 'r-1', waitMs: 30_000, read: async (_ms, get) => await get(), log })
+      answered++
+      return found
+    })
+    for (let i = 0; i < 20; i++) await turn()
+    const before = store.gets()
+    store.wake(record('completed'))
+    const perTurn: number[] = []
+    while (answered < 20) {
+      const was = answered
+      await turn()
+      perTurn.push(answered - was)
+    }
+    // Before: 0 4 0 4 0 4 0 4 0 4.
+    t.same(perTurn, [4, 4, 4, 4, 4], `a slice answered per turn (answers per turn: ${perTurn.join(' ')})`)
+    t.equal(store.gets(), before, 'no read')
+    for (const found of await Promise.all(holds)) t.equal(found?.status, 'completed')
   })
 
   t.test('polls of different requests do not wait for one another\'s slice', async t => {

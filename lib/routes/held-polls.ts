@@ -136,11 +136,9 @@ export class HeldPolls {
     )
     const readOnce = async (): Promise<WorkRecord | null> => {
       const { carried } = sleeper
-      if (carried !== undefined) {
-        // Settled: what the signal carried is what a read would answer now, and for good.
-        await this.pacer.turn(request.slice)
-        return carried
-      }
+      // Settled: what the signal carried is what a read would answer now, and
+      // for good. Its wake-up was its turn: no read to pace, no second turn.
+      if (carried !== undefined) return carried
       const since = sleeper.since
       this.lag.start()
       const asked = Date.now()
