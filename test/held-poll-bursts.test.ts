@@ -173,9 +173,11 @@ t.test('HeldPolls, with a store double', async t => {
   const log = { warn: () => {} } as unknown as Parameters<HeldPolls['hold']>[0]['log']
   const record = (status: WorkRecord['status']): WorkRecord => ({ id: 'r-1', status, createdAt: 0, updatedAt: 0, deadline: 60_000 } as unknown as WorkRecord)
 
-  t.test('at most a slice of polls goes on per turn of the event loop', async t => {
-    let status: WorkRecord['status'] = 'pending'
-    const store = double(() => record(status))
+  /**
+   * Twenty polls held on one request of `store` with a slice of 4, all asleep,
+   * then `wake()`: how many were answered in each turn after it, and what.
+   */
+  async function wakeTwenty (store: ReturnType<typeof double>, wake: () => void): Promise<{ perTurn: number[], found: Array<WorkRecord | null> }> {
     const polls = new HeldPolls(1_000, 4)
     let answered = 0
     const holds = Array.from({ length: 20 }, async () => {
@@ -184,19 +186,29 @@ t.test('HeldPolls, with a store double', async t => {
       return found
     })
     for (let i = 0; i < 20; i++) await turn()
-    t.equal(answered, 0, 'all held')
-    const before = store.gets()
-    status = 'completed'
-    store.wake()
+    if (answered !== 0) throw new Error(`${answered} of 20 polls answered before the wake-up`)
+    wake()
     const perTurn: number[] = []
     while (answered < 20) {
       const was = answered
       await turn()
       perTurn.push(answered - was)
     }
+    return { perTurn, found: await Promise.all(holds) }
+  }
+
+  t.test('at most a slice of polls goes on per turn of the event loop', async t => {
+    let status: WorkRecord['status'] = 'pending'
+    const store = double(() => record(status))
+    let before = 0
+    const { perTurn, found } = await wakeTwenty(store, () => {
+      before = store.gets()
+      status = 'completed'
+      store.wake()
+    })
     t.ok(perTurn.every(n => n <= 4), `never more than the slice (4) in one turn: ${perTurn.join(' ')}`)
     t.equal(store.gets() - before, 1, 'one read for the 20')
-    for (const found of await Promise.all(holds)) t.equal(found?.status, 'completed')
+    for (const record of found) t.equal(record?.status, 'completed')
   })
 
   t.test('regression: the polls of a wake-up were answered only once all of them were woken', async t => {
@@ -204,50 +216,27 @@ t.test('HeldPolls, with a store double', async t => {
     // 5,000 woken, what each held until its answer outlived the young generation.
     let status: WorkRecord['status'] = 'pending'
     const store = double(() => record(status))
-    const polls = new HeldPolls(1_000, 4)
-    let answered = 0
-    const holds = Array.from({ length: 20 }, async () => {
-      await polls.hold({ face: store.face, runtimeId: 'rt', requestId: 'r-1', waitMs: 30_000, read: async (_ms, get) => await get(), log })
-      answered++
+    const { perTurn } = await wakeTwenty(store, () => {
+      status = 'completed'
+      store.wake()
     })
-    for (let i = 0; i < 20; i++) await turn()
-    status = 'completed'
-    store.wake()
-    const perTurn: number[] = []
-    while (answered < 20) {
-      const was = answered
-      await turn()
-      perTurn.push(answered - was)
-    }
     // Before: 0 0 0 0 0 4 4 4 4 4 (all 20 woken, then answered).
     t.ok(perTurn.findIndex(n => n > 0) <= 1, `the first slice woken is answered in the turn after it (answers per turn: ${perTurn.join(' ')})`)
     t.ok(perTurn.every(n => n <= 4), 'never more than the slice in one turn')
-    await Promise.all(holds)
   })
 
   t.test('regression: a wake-up carrying the record took two turns per slice (its turn, then one more)', async t => {
     // The wake-up is the poll's turn; with no read, nothing else is left to pace.
     const store = double(() => record('pending'))
-    const polls = new HeldPolls(1_000, 4)
-    let answered = 0
-    const holds = Array.from({ length: 20 }, async () => {
-      const found = await polls.hold({ face: store.face, runtimeId: 'rt', requestId: 'r-1', waitMs: 30_000, read: async (_ms, get) => await get(), log })
-      answered++
-      return found
+    let before = 0
+    const { perTurn, found } = await wakeTwenty(store, () => {
+      before = store.gets()
+      store.wake(record('completed'))
     })
-    for (let i = 0; i < 20; i++) await turn()
-    const before = store.gets()
-    store.wake(record('completed'))
-    const perTurn: number[] = []
-    while (answered < 20) {
-      const was = answered
-      await turn()
-      perTurn.push(answered - was)
-    }
     // Before: 0 4 0 4 0 4 0 4 0 4.
     t.same(perTurn, [4, 4, 4, 4, 4], `a slice answered per turn (answers per turn: ${perTurn.join(' ')})`)
     t.equal(store.gets(), before, 'no read')
-    for (const found of await Promise.all(holds)) t.equal(found?.status, 'completed')
+    for (const record of found) t.equal(record?.status, 'completed')
   })
 
   t.test('polls of different requests do not wait for one another\'s slice', async t => {
