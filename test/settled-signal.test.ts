@@ -36,7 +36,9 @@ t.test('readSettled', async t => {
     ['an unknown field', 'x3:abc'],
     ['no colon', 's6'],
     ['a length that is not a number', 'sx:failed'],
-    ['a length past the end', 's60:failed']
+    ['a length past the end', 's60:failed'],
+    ['a field it needs missing (the deadline)', 's6:failedc1:1u1:2e2:no'],
+    ['a live status', 's7:runningc1:1u1:2d1:3']
   ]) {
     t.same(readSettled(`rt-1 req-1 model_list\n${bad}`), { runtimeId: 'rt-1', id: 'req-1' }, `${what}: woken, no record (the polls read)`)
   }

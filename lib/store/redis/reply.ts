@@ -1,4 +1,5 @@
 import type { RecordChange, WorkRecord, WorkStatus } from '../contract'
+import { isLive } from '../../rules'
 
 // A script's answer: field/value pairs, as HGETALL answers (see
 // lua/lifecycle.lua). Redis turns an empty table into an empty array;
@@ -66,6 +67,8 @@ export interface Settled {
 }
 
 const digits = /^\d+$/
+// What a carried record must hold to be answered: a settled status and its times.
+const carriedNeeds = ['s', 'c', 'u', 'd']
 
 /** A message on the settled channel, or undefined when it cannot be read (never thrown: a subscriber hears anyone). */
 export function readSettled (message: string): Settled | undefined {
@@ -78,6 +81,7 @@ export function readSettled (message: string): Settled | undefined {
   // Lengths are in bytes: the values are read from the bytes, not the string.
   const bytes = Buffer.from(message.slice(newline + 1))
   let at = 0
+  let needed = 0
   while (at < bytes.length) {
     const colon = bytes.indexOf(58, at)
     const field = String.fromCharCode(bytes[at])
@@ -86,7 +90,10 @@ export function readSettled (message: string): Settled | undefined {
     const end = colon + 1 + Number(length)
     if (end > bytes.length) return { runtimeId, id }
     recordFields[field](record, bytes.toString('utf8', colon + 1, end))
+    if (carriedNeeds.includes(field)) needed++
     at = end
   }
+  // Anything short of a whole settled record wakes the polls to read.
+  if (needed < carriedNeeds.length || isLive(record.status)) return { runtimeId, id }
   return { runtimeId, id, record }
 }
