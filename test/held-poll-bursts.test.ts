@@ -5,8 +5,7 @@
 import { mock } from 'node:test'
 import t, { type Test } from 'tap'
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify'
-import type Redis from 'ioredis'
-import fastifyModelList, { type FastifyModelListOptions, type WorkRecord, type WorkRules, type WorkStore } from '../lib/index'
+import fastifyModelList, { type WorkRecord, type WorkRules, type WorkStore } from '../lib/index'
 import type { ModelListOnWorkStore } from '../lib/kinds/model-list-store'
 import { MemoryWorkStore } from '../lib/store/memory'
 import { HeldPolls } from '../lib/routes/held-polls'
@@ -14,9 +13,8 @@ import type { Face } from '../lib/kinds/face'
 import { catalog, largeCatalog } from './helpers/contract'
 import { carriedBytes } from '../lib/store/redis/keys'
 import { hooks, hostApp, routes } from './helpers/apps'
-import { mockRedis } from './helpers/redis-mock'
-import { connect, deleteKeys, needsRedis, ready, uniquePrefix } from './helpers/redis'
 import { eventually, listening } from './helpers/picker-contract'
+import { pluginBackends, type PluginBackend } from './helpers/backends'
 
 const turn = async (): Promise<void> => { await new Promise(resolve => setImmediate(resolve)) }
 const held = (rt: string, id: string, waitMs = 30_000): { method: 'GET', url: string } => ({ method: 'GET', url: `${routes.get(rt, id).url}?wait_ms=${waitMs}` })
@@ -59,33 +57,9 @@ async function holdMany (t: Test, app: FastifyInstance, rt: string, polls: numbe
   return { id, answers, counts }
 }
 
-interface Backend {
-  name: string
-  /** Plugin options for the store, and what closes it after the app. */
-  setup: (t: Test) => Promise<{ options: Partial<FastifyModelListOptions>, close: () => Promise<void> } | null>
-}
+const backends = pluginBackends('burst')
 
-const backends: Backend[] = [
-  { name: 'memory store', setup: async () => ({ options: {}, close: async () => {} }) },
-  {
-    name: 'ioredis-mock',
-    setup: async () => {
-      const redis = mockRedis()
-      return { options: { redis, keyPrefix: uniquePrefix('burst-mock') }, close: async () => { redis.disconnect() } }
-    }
-  },
-  {
-    name: 'Redis',
-    setup: async t => {
-      if (!(await ready(t, needsRedis))) return null
-      const redis: Redis = connect()
-      const keyPrefix = uniquePrefix('burst')
-      return { options: { redis, keyPrefix }, close: async () => { await deleteKeys(redis, keyPrefix); await redis.quit() } }
-    }
-  }
-]
-
-async function replica (t: Test, backend: Backend): Promise<FastifyInstance | null> {
+async function replica (t: Test, backend: PluginBackend): Promise<FastifyInstance | null> {
   const store = await backend.setup(t)
   if (store === null) return null
   // Reads are counted here, not bounded: a loaded machine's 5,000 arrivals must not answer 503.

@@ -1,7 +1,7 @@
 // Held polls on a private redis-server: what they cost the server while they
 // wait (MONITOR), and that the store's subscriber comes back after a restart.
-import t from 'tap'
-import type { FastifyInstance } from 'fastify'
+import t, { type Test } from 'tap'
+import type { FastifyInstance, LightMyRequestResponse } from 'fastify'
 import type Redis from 'ioredis'
 import fastifyModelList from '../lib/index'
 import type { ModelListOnWorkStore } from '../lib/kinds/model-list-store'
@@ -44,20 +44,17 @@ t.test('held polls on a private redis-server', async t => {
   const a = await replica()
   const b = await replica(rt => { hints.push(rt) })
 
-  t.test('a held poll sends no command while it waits (MONITOR)', async t => {
-    // Warm-up: every script known to the server, so each call below is one EVALSHA.
-    const warm = (await a.inject(routes.create('rt-warm'))).json<{ id: string }>().id
-    await b.inject(routes.get('rt-warm', warm))
-    await a.claimPendingModelList('rt-warm')
-    await b.inject(routes.report('rt-warm', warm, { status: 'failed', error: 'warm-up' }))
-    await a.inject(routes.get('rt-warm', warm))
+  /**
+   * Under MONITOR (top-level commands only: what a script runs inside Redis
+   * shows with the source "lua"), three polls held on one request of `rt`, two
+   * on b and one on a, once each has read it once.
+   */
+  const threeHeldUnderMonitor = async (t: Test, rt: string): Promise<{ id: string, polls: Array<Promise<LightMyRequestResponse>>, commands: string[][], isScript: (args: string[], keys: string) => boolean, isRead: (args: string[]) => boolean, reads: () => number }> => {
     const commands: string[][] = []
     const monitor = await connect().monitor()
     // Closed before the restart below: a monitor that reconnects confuses its client.
     t.teardown(() => monitor.disconnect())
-    // Top-level commands only: what a script runs inside Redis shows with the source "lua".
     monitor.on('monitor', (_time: string, args: string[], source: string) => { if (source !== 'lua') commands.push(args) })
-    const rt = 'rt-monitor'
     const { id } = (await a.inject(routes.create(rt))).json<{ id: string }>()
     const polls = [b.inject(held(rt, id)), b.inject(held(rt, id)), a.inject(held(rt, id))]
     // Every poll has read once: three reads of this record reached the server.
@@ -67,6 +64,18 @@ t.test('held polls on a private redis-server', async t => {
     const isRead = (args: string[]): boolean => isScript(args, '1')
     const reads = (): number => commands.filter(isRead).length
     await until('the three first reads', async () => reads() === 3, 5_000, 5)
+    return { id, polls, commands, isScript, isRead, reads }
+  }
+
+  t.test('a held poll sends no command while it waits (MONITOR)', async t => {
+    // Warm-up: every script known to the server, so each call below is one EVALSHA.
+    const warm = (await a.inject(routes.create('rt-warm'))).json<{ id: string }>().id
+    await b.inject(routes.get('rt-warm', warm))
+    await a.claimPendingModelList('rt-warm')
+    await b.inject(routes.report('rt-warm', warm, { status: 'failed', error: 'warm-up' }))
+    await a.inject(routes.get('rt-warm', warm))
+    const rt = 'rt-monitor'
+    const { id, polls, commands, isScript, isRead, reads } = await threeHeldUnderMonitor(t, rt)
     const from = commands.length
     // A held poll has no timer but its own deadline: nothing polls meanwhile.
     await a.inject(routes.report(rt, id, { status: 'completed', models: catalog, supported: true }))
@@ -81,16 +90,8 @@ t.test('held polls on a private redis-server', async t => {
   })
 
   t.test('a catalog larger than a signal carries: the polls held on one replica wake with one read between them (MONITOR)', async t => {
-    const commands: string[][] = []
-    const monitor = await connect().monitor()
-    t.teardown(() => monitor.disconnect())
-    monitor.on('monitor', (_time: string, args: string[], source: string) => { if (source !== 'lua') commands.push(args) })
     const rt = 'rt-monitor-large'
-    const { id } = (await a.inject(routes.create(rt))).json<{ id: string }>()
-    const polls = [b.inject(held(rt, id)), b.inject(held(rt, id)), a.inject(held(rt, id))]
-    const isRead = (args: string[]): boolean => ['evalsha', 'eval'].includes(args[0].toLowerCase()) && args[2] === '1' && args[3].endsWith(`:req:${id}`)
-    const reads = (): number => commands.filter(isRead).length
-    await until('the three first reads', async () => reads() === 3, 5_000, 5)
+    const { id, polls, commands, isRead, reads } = await threeHeldUnderMonitor(t, rt)
     const from = commands.length
     await a.inject(routes.report(rt, id, { status: 'completed', models: largeCatalog, supported: true }))
     for (const res of await Promise.all(polls)) t.same(res.json().models, largeCatalog)

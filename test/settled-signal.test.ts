@@ -6,7 +6,7 @@
 import t, { type Test } from 'tap'
 import type { FastifyInstance } from 'fastify'
 import type Redis from 'ioredis'
-import fastifyModelList, { MemoryModelListStore, type FastifyModelListOptions, type WorkRecord, type WorkStore } from '../lib/index'
+import fastifyModelList, { MemoryModelListStore, type WorkRecord, type WorkStore } from '../lib/index'
 import { WorkRules, modelListKind } from '../lib/rules'
 import { MemoryWorkStore } from '../lib/store/memory/work-store'
 import { RedisWorkStore } from '../lib/store/redis/work-store'
@@ -19,6 +19,7 @@ import { hooks, hostApp, routes } from './helpers/apps'
 import { mockRedis } from './helpers/redis-mock'
 import { connect, deleteKeys, needsRedis, ready, uniquePrefix } from './helpers/redis'
 import { eventually, listening } from './helpers/picker-contract'
+import { pluginBackends } from './helpers/backends'
 
 t.test('readSettled', async t => {
   t.same(readSettled('rt-1 req-1'), { runtimeId: 'rt-1', id: 'req-1' }, 'a signal without a record (an older replica, or a large record)')
@@ -159,28 +160,7 @@ t.test('the model list\'s get replaced: its polls are woken without the record, 
 // Cluster refused every query left its polls reading into the refusal, and
 // answering 1-3 s after the report; one that read into a refusal longer than
 // its storeTimeoutMs answered 503 for a request that completed.
-type Setup = (t: Test) => Promise<{ options: Partial<FastifyModelListOptions>, close: () => Promise<void> } | null>
-const setups: Array<{ name: string, setup: Setup }> = [
-  { name: 'memory', setup: async () => ({ options: {}, close: async () => {} }) },
-  {
-    name: 'ioredis-mock',
-    setup: async () => {
-      const redis = mockRedis()
-      return { options: { redis, keyPrefix: uniquePrefix('refused-mock') }, close: async () => { redis.disconnect() } }
-    }
-  },
-  {
-    name: 'Redis',
-    setup: async t => {
-      if (!(await ready(t, needsRedis))) return null
-      const keyPrefix = uniquePrefix('refused')
-      const redis = connect()
-      return { options: { redis, keyPrefix }, close: async () => { await deleteKeys(redis, keyPrefix); await redis.quit() } }
-    }
-  }
-]
-
-for (const backend of setups) {
+for (const backend of pluginBackends('refused')) {
   t.test(`${backend.name}: regression: a held poll woken while the store refuses reads answers the report from its signal`, async t => {
     const made = await backend.setup(t)
     if (made === null) return

@@ -154,8 +154,7 @@ export class ModelListObjectStore implements WorkStore {
     // A record the work store's signal carries is what its get answers: with
     // the model list's get replaced, the polls read through the replacement.
     const wakeWork = (record?: WorkRecord): void => {
-      if (record !== undefined && !this.builtIn('get') && record.kind === modelListKind) wake()
-      else wake(record)
+      wake(record !== undefined && this.workOr(record.kind, 'get') !== undefined ? record : undefined)
     }
     try {
       const stop = await watch.call(this.work, runtimeId, id, wakeWork)

@@ -5,7 +5,9 @@ import type { CatalogCacheOptions } from '../../lib/catalog'
 import type { ModelListStore } from '../../lib/kinds/model-list-store'
 import { MemoryModelListStore } from '../../lib/store/memory'
 import { RedisModelListStore } from '../../lib/store/redis'
-import { connect, connect6, deleteKeys, needsRedis, uniquePrefix } from './redis'
+import type { Test } from 'tap'
+import type { FastifyModelListOptions } from '../../lib/index'
+import { connect, connect6, deleteKeys, needsRedis, ready, uniquePrefix } from './redis'
 
 /** One backend the store contract runs against, unchanged. */
 export interface Backend {
@@ -93,4 +95,34 @@ export function realRedisBackend (): Backend {
 
 export function realRedis6Backend (): Backend {
   return redisBackend('redis-ioredis6', connect6, needsRedis)
+}
+
+/** A store the plugin builds from its options: memory, ioredis-mock or Redis, with what closes it after the app. */
+export interface PluginBackend {
+  name: string
+  /** The store's plugin options and what closes them after the app, or null when the backend is not there (skipped or failed by `ready`). */
+  setup: (t: Test) => Promise<{ options: Partial<FastifyModelListOptions>, close: () => Promise<void> } | null>
+}
+
+/** The three stores a route test runs on, their keys under `prefix`. */
+export function pluginBackends (prefix: string): PluginBackend[] {
+  return [
+    { name: 'memory store', setup: async () => ({ options: {}, close: async () => {} }) },
+    {
+      name: 'ioredis-mock',
+      setup: async () => {
+        const redis = mockRedis()
+        return { options: { redis, keyPrefix: uniquePrefix(`${prefix}-mock`) }, close: async () => { redis.disconnect() } }
+      }
+    },
+    {
+      name: 'Redis',
+      setup: async t => {
+        if (!(await ready(t, needsRedis))) return null
+        const redis: Redis = connect()
+        const keyPrefix = uniquePrefix(prefix)
+        return { options: { redis, keyPrefix }, close: async () => { await deleteKeys(redis, keyPrefix); await redis.quit() } }
+      }
+    }
+  ]
 }
